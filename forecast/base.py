@@ -1,0 +1,134 @@
+"""The forecaster contract shared by every model.
+
+``fit(history)`` learns from weekly history and returns ``self``; ``predict`` returns
+a :class:`Forecast` for given SKUs and weeks. The planner only sees :class:`Forecast`,
+so it never branches on the model type.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Self
+
+import numpy as np
+import pandas as pd
+
+
+def quantile_column(level: float) -> str:
+    """Column name of a quantile level, e.g. 0.05 -> 'q0.05' (the format of forecast files)."""
+    return f"q{level:g}"
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Demand forecast for S SKUs over H weeks.
+
+    Arrays (S SKUs, H weeks, Q levels, N paths):
+    - ``mean[S, H]``: expected weekly demand;
+    - ``quantiles[S, H, Q]``: weekly demand quantiles at ``levels``;
+    - ``paths[S, N, H]``: joint sample paths (N = 1 for deterministic demand);
+    - ``cum_quantiles[S, H, Q]``: quantiles of cumulative demand over weeks 1..h.
+
+    Quantiles are non-decreasing in the level; cumulative ones also in h.
+    """
+
+    skus: list[str]
+    weeks: pd.DatetimeIndex
+    levels: np.ndarray
+    mean: np.ndarray
+    quantiles: np.ndarray
+    paths: np.ndarray
+    cum_quantiles: np.ndarray
+    model: str
+
+    @classmethod
+    def from_paths(cls, skus: Sequence[str], weeks: pd.DatetimeIndex, levels: Sequence[float],
+                   paths: np.ndarray, model: str, mean: np.ndarray | None = None,
+                   quantiles: np.ndarray | None = None) -> Forecast:
+        """Build a forecast whose quantiles (unless given) and cumulative quantiles come from ``paths``."""
+        levels_arr = np.asarray(levels, dtype=float)
+        paths = np.asarray(paths, dtype=np.float32)
+        if mean is None:
+            mean = paths.mean(axis=1, dtype=np.float64)
+        if quantiles is None:
+            quantiles = _path_quantiles(paths, levels_arr)
+        cum = _path_quantiles(np.cumsum(paths, axis=2, dtype=np.float64), levels_arr)
+        cum = np.maximum.accumulate(cum, axis=1)
+        return cls(list(skus), pd.DatetimeIndex(weeks), levels_arr, np.asarray(mean, dtype=float),
+                   np.sort(np.asarray(quantiles, dtype=float), axis=2), paths, cum, model)
+
+    @property
+    def horizon(self) -> int:
+        return len(self.weeks)
+
+    def cumulative_quantile(self, alpha: np.ndarray | float) -> np.ndarray:
+        """Cumulative-demand quantile ``[S, H]`` at a level per SKU (interpolated between stored levels)."""
+        alpha = np.broadcast_to(np.asarray(alpha, dtype=float), (len(self.skus),))
+        out = np.empty((len(self.skus), self.horizon))
+        for i, a in enumerate(alpha):
+            out[i] = [np.interp(a, self.levels, row) for row in self.cum_quantiles[i]]
+        return out
+
+    def scaled(self, factors: np.ndarray) -> Forecast:
+        """Demand multiplied by ``factors[S, H]``; cumulative quantiles recomputed from the scaled paths."""
+        if np.all(factors == 1.0):
+            return self
+        paths = self.paths * factors[:, None, :].astype(np.float32)
+        return Forecast.from_paths(self.skus, self.weeks, self.levels, paths, self.model,
+                                   mean=self.mean * factors, quantiles=self.quantiles * factors[:, :, None])
+
+    def weekly_frame(self) -> pd.DataFrame:
+        """One row per SKU and week: ``sku, week, horizon, mean, q...`` (the forecast-file format)."""
+        s, h = len(self.skus), self.horizon
+        frame = pd.DataFrame({
+            "sku": np.repeat(self.skus, h),
+            "week": np.tile(self.weeks.strftime("%Y-%m-%d"), s),
+            "horizon": np.tile(np.arange(1, h + 1), s),
+            "mean": self.mean.reshape(-1),
+        })
+        for k, level in enumerate(self.levels):
+            frame[quantile_column(level)] = self.quantiles[:, :, k].reshape(-1)
+        return frame
+
+    def cumulative_frame(self) -> pd.DataFrame:
+        """One row per SKU and week: quantiles of demand summed over weeks 1..horizon."""
+        s, h = len(self.skus), self.horizon
+        frame = pd.DataFrame({
+            "sku": np.repeat(self.skus, h),
+            "week": np.tile(self.weeks.strftime("%Y-%m-%d"), s),
+            "horizon": np.tile(np.arange(1, h + 1), s),
+            "cum_mean": np.cumsum(self.mean, axis=1).reshape(-1),
+        })
+        for k, level in enumerate(self.levels):
+            frame[f"cum_{quantile_column(level)}"] = self.cum_quantiles[:, :, k].reshape(-1)
+        return frame
+
+
+def _path_quantiles(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Quantiles over the path axis: ``values[S, N, H] -> [S, H, Q]``."""
+    q = np.quantile(values, levels, axis=1)  # [Q, S, H]
+    return np.moveaxis(q, 0, -1)
+
+
+class Forecaster(ABC):
+    """A model that learns from weekly history and returns a :class:`Forecast`.
+
+    ``history`` has columns ``sku, week, units, price, promo, stockout`` (one row
+    per SKU and week, as :class:`planner.data.Dataset` holds it).
+    """
+
+    name: str = "forecaster"
+
+    @abstractmethod
+    def fit(self, history: pd.DataFrame) -> Self:
+        """Learn from ``history`` (weeks before the forecast origin only)."""
+
+    @abstractmethod
+    def predict(self, skus: Sequence[str], weeks: pd.DatetimeIndex, levels: Sequence[float]) -> Forecast:
+        """Forecast ``skus`` over ``weeks`` (consecutive Mondays after the history)."""
+
+    def _check_fitted(self) -> None:
+        if not getattr(self, "fitted_", False):
+            raise RuntimeError(f"{type(self).__name__}.predict called before fit")

@@ -1,0 +1,145 @@
+"""Forecasts supplied by the user as a file (``forecast: {model: file, path: ...}``).
+
+Format: ``sku, week, mean`` and optional weekly quantile columns ``q0.05, q0.5, ...``
+(the format ``planner forecast`` writes). With the mean only, demand is
+deterministic. With quantiles, weeks are assumed **independent**: each week is
+sampled from its piecewise-linear quantile function (tails extrapolated linearly
+from the outermost segment, floored at 0), and cumulative quantiles come from
+those sample paths.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Self
+
+import numpy as np
+import pandas as pd
+
+from forecast.base import Forecast, Forecaster
+from forecast.baselines import sku_rng
+from planner.errors import DataError, Problem
+
+QUANTILE_COLUMN = re.compile(r"^q(0?\.\d+)$")
+MAX_LISTED = 5
+
+
+class FileForecaster(Forecaster):
+    """Reads a forecast file; ``fit`` ignores history."""
+
+    name = "file"
+
+    def __init__(self, path: Path, n_paths: int = 500, seed: int = 0):
+        self.path = Path(path)
+        self.n_paths = n_paths
+        self.seed = seed
+
+    def fit(self, history: pd.DataFrame) -> Self:
+        self.table_, self.file_levels_ = read_forecast_file(self.path)
+        self.fitted_ = True
+        return self
+
+    def predict(self, skus: Sequence[str], weeks: pd.DatetimeIndex, levels: Sequence[float]) -> Forecast:
+        self._check_fitted()
+        weeks = pd.DatetimeIndex(weeks)
+        grid = pd.MultiIndex.from_product([list(skus), weeks], names=["sku", "week"])
+        table = self.table_.set_index(["sku", "week"])
+        missing = grid.difference(table.index)
+        if len(missing):
+            pairs = [f"{s} {w.date()}" for s, w in missing[:MAX_LISTED]]
+            more = f" (+{len(missing) - MAX_LISTED} more)" if len(missing) > MAX_LISTED else ""
+            raise DataError([Problem(self.path.name, f"no forecast for {', '.join(pairs)}{more}",
+                                     f"give a row for every SKU and every week from {weeks[0].date()} "
+                                     f"to {weeks[-1].date()}")])
+        rows = table.loc[grid]
+        s, h = len(skus), len(weeks)
+        mean = rows["mean"].to_numpy(dtype=float).reshape(s, h)
+        if not self.file_levels_:
+            paths = mean[:, None, :].astype(np.float32)
+            quantiles = np.repeat(mean[:, :, None], len(levels), axis=2)
+            return Forecast.from_paths(skus, weeks, levels, paths, self.name, mean=mean, quantiles=quantiles)
+        given = np.stack([rows[f"q{lv:g}"].to_numpy(dtype=float).reshape(s, h) for lv in self.file_levels_],
+                         axis=2)
+        knots, values = _extended_quantile_function(np.array(self.file_levels_), given)
+        quantiles = _interp_last_axis(np.asarray(levels, dtype=float), knots, values)
+        paths = np.empty((s, self.n_paths, h), dtype=np.float32)
+        for i, sku in enumerate(skus):
+            u = sku_rng(self.seed, sku).random((self.n_paths, h))
+            for t in range(h):
+                paths[i, :, t] = np.interp(u[:, t], knots, values[i, t])
+        return Forecast.from_paths(skus, weeks, levels, paths, self.name, mean=mean, quantiles=quantiles)
+
+
+def _extended_quantile_function(levels: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Knots at 0, levels, 1 with values extrapolated linearly from the outer segments, floored at 0."""
+    if len(levels) == 1:
+        return np.array([0.0, 1.0]), np.repeat(q, 2, axis=2)
+    lo_slope = (q[..., 1] - q[..., 0]) / (levels[1] - levels[0])
+    hi_slope = (q[..., -1] - q[..., -2]) / (levels[-1] - levels[-2])
+    q0 = np.maximum(0.0, q[..., 0] - lo_slope * levels[0])
+    q1 = q[..., -1] + hi_slope * (1.0 - levels[-1])
+    knots = np.concatenate([[0.0], levels, [1.0]])
+    return knots, np.concatenate([q0[..., None], q, q1[..., None]], axis=-1)
+
+
+def _interp_last_axis(x: np.ndarray, knots: np.ndarray, values: np.ndarray) -> np.ndarray:
+    flat = values.reshape(-1, values.shape[-1])
+    out = np.stack([np.interp(x, knots, row) for row in flat])
+    return out.reshape(*values.shape[:-1], len(x))
+
+
+def read_forecast_file(path: Path) -> tuple[pd.DataFrame, list[float]]:
+    """Read and validate a forecast file; return rows keyed by (sku, Monday) and its quantile levels."""
+    label = path.name
+    if not path.is_file():
+        raise DataError([Problem(str(path), "forecast file not found",
+                                 "check forecast.path in the scenario (relative to the YAML file)")])
+    try:
+        raw = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError([Problem(label, f"cannot be read: {str(exc).strip().splitlines()[0]}",
+                                 "save it as CSV with a header row sku,week,mean,...")]) from None
+    raw = raw.drop(columns=[c for c in ("horizon",) if c in raw.columns])
+    problems: list[Problem] = []
+    for col in ("sku", "week", "mean"):
+        if col not in raw.columns:
+            problems.append(Problem(label, "required column is missing", f"add a '{col}' column", column=col))
+    qcols = {c: float(m.group(1)) for c in raw.columns if (m := QUANTILE_COLUMN.match(str(c)))}
+    for c in raw.columns:
+        if c not in ("sku", "week", "mean") and c not in qcols:
+            problems.append(Problem(label, "unknown column", "quantile columns are named like q0.1, q0.9",
+                                    column=str(c)))
+    if problems:
+        raise DataError(problems)
+    first_line = 1 if path.suffix == ".parquet" else 2
+    frame = pd.DataFrame({"sku": raw["sku"].astype(str)})
+    frame["week"] = pd.to_datetime(raw["week"], errors="coerce", format="mixed")
+    _flag(problems, label, frame["week"].isna(), first_line, "week", "unparsable date", "write YYYY-MM-DD")
+    levels = sorted(qcols.values())
+    for col in ["mean", *sorted(qcols, key=qcols.get)]:
+        values = pd.to_numeric(raw[col], errors="coerce")
+        bad = ~np.isfinite(values.astype(float)) | (values < 0)
+        _flag(problems, label, bad, first_line, col, "must be a finite number >= 0", "fix the value")
+        frame[col if col == "mean" else f"q{qcols[col]:g}"] = values
+    if levels:
+        q = frame[[f"q{lv:g}" for lv in levels]].to_numpy(dtype=float)
+        crossing = pd.Series((np.diff(q, axis=1) < 0).any(axis=1))
+        _flag(problems, label, crossing, first_line, None, "quantiles decrease with the level (crossing)",
+              "make q-values non-decreasing from the lowest level to the highest")
+    frame["week"] = frame["week"] - pd.to_timedelta(frame["week"].dt.weekday, unit="D")
+    dup = frame.duplicated(["sku", "week"], keep=False)
+    _flag(problems, label, dup, first_line, "week", "duplicate sku and week", "keep one row per SKU and week")
+    if problems:
+        raise DataError(problems)
+    return frame, levels
+
+
+def _flag(problems: list[Problem], label: str, mask: pd.Series, first_line: int, column: str | None,
+          message: str, fix: str) -> None:
+    idx = np.flatnonzero(mask.to_numpy())
+    if idx.size:
+        lines = tuple(int(i) + first_line for i in idx[:MAX_LISTED])
+        problems.append(Problem(label, message, fix, column=column, rows=lines,
+                                more_rows=max(0, idx.size - MAX_LISTED)))

@@ -1,0 +1,1 @@
+"""Purchase planner: probabilistic demand forecasts feeding an order optimiser."""

@@ -1,0 +1,177 @@
+"""Command line: a thin layer over the library. Only this module prints.
+
+Exit codes: 0 success, 1 data/scenario/infeasibility error (message, no traceback),
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from planner.errors import PlannerError
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+SCENARIO = click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+OUT = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+                   help="Folder for the outputs (created if missing; files are replaced atomically).")
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except PlannerError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        sys.exit(1)
+
+
+@contextmanager
+def _progress(enabled: bool = True) -> Iterator:
+    with err.status("starting", spinner="dots") as status:
+        yield (lambda msg: status.update(msg)) if enabled else (lambda msg: None)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.version_option(package_name="purchase-planner")
+def main(verbose: int) -> None:
+    """Purchase planner: forecast demand, plan orders, compare what-ifs.
+
+    \b
+    Example:
+      planner plan scenarios/base.yaml --out out/base
+    """
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@main.command()
+@SCENARIO
+def validate(scenario: Path) -> None:
+    """Check a scenario and its data; list every problem found.
+
+    \b
+    Example:
+      planner validate scenarios/base.yaml
+    """
+    from planner.pipeline import prepare
+
+    with _user_errors(), _progress() as step:
+        prep = prepare(scenario, step)
+    ds = prep.dataset
+    for w in ds.warnings:
+        err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    out.print(f"ok: scenario '{prep.scenario.name}', {len(ds.items)} SKUs, {len(ds.suppliers)} suppliers, "
+              f"{ds.history['week'].nunique()} weeks of history to {ds.last_week.date()}, "
+              f"{len(ds.open_orders)} open orders; plan starts {prep.plan_start.date()} "
+              f"for {prep.scenario.horizon_weeks} weeks")
+
+
+@main.command()
+@SCENARIO
+@OUT
+@click.option("--policy", type=click.Choice(["classical"]), default=None,
+              help="Planning policy (default: the scenario's 'policy').")
+def plan(scenario: Path, out_dir: Path, policy: str | None) -> None:
+    """Plan weekly purchases and write purchase_plan.csv, projection.csv, summary.json, manifest.json.
+
+    \b
+    Example:
+      planner plan scenarios/base.yaml --out out/base
+      planner plan scenarios/supplier_delay.yaml --out out/delay --policy classical
+    """
+    from planner.pipeline import run_plan, write_plan
+
+    with _user_errors():
+        with _progress() as step:
+            run = run_plan(scenario, policy, step)
+            step("writing outputs")
+            written = write_plan(run, out_dir)
+    for w in run.prepared.dataset.warnings:
+        err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    s = run.summary
+    c = s["costs_expected"]
+    out.print(f"{s['policy']} plan ({s['status']}) for {s['horizon']['start']}..{s['horizon']['end']}: "
+              f"{s['counts']['order_lines']} order lines, {s['counts']['purchase_orders']} purchase orders")
+    out.print(f"expected costs: purchase {c['purchase']:,.0f}, ordering {c['ordering']:,.0f}, "
+              f"holding {c['holding']:,.0f}, shortage {c['shortage']:,.0f}, total {c['total']:,.0f}")
+    out.print(f"expected fill rate {s['service']['expected_fill_rate']:.1%}, cycle service "
+              f"{s['service']['expected_cycle_service']:.1%}; "
+              f"{s['service']['skus_below_target_count']} SKUs below their service target in some week")
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+@main.command()
+@SCENARIO
+@OUT
+def kpis(scenario: Path, out_dir: Path) -> None:
+    """Write kpis.csv: EOQ, safety stock, reorder point, turnover and holding cost per SKU.
+
+    \b
+    Example:
+      planner kpis scenarios/base.yaml --out out/base
+    """
+    from planner.pipeline import run_kpis, write_kpis
+
+    with _user_errors():
+        with _progress() as step:
+            prep, table = run_kpis(scenario, step)
+            written = write_kpis(prep, table, out_dir)
+    out.print(f"{len(table)} SKUs: median EOQ {table['eoq'].median():.1f} units, median turnover "
+              f"{table['inventory_turnover'].median():.1f}/year, annual holding cost "
+              f"{table['annual_holding_cost'].sum():,.0f}")
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+@main.command("import-m5")
+@click.argument("m5_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@OUT
+@click.option("--assumptions", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="YAML with suppliers, lead times and costs (default: the bundled m5.yaml).")
+@click.option("--max-series", type=click.IntRange(min=1), default=None, help="Keep only the first N series.")
+def import_m5_cmd(m5_dir: Path, out_dir: Path, assumptions: Path | None, max_series: int | None) -> None:
+    """Convert M5-format files (sales, calendar, sell prices) into a dataset folder.
+
+    \b
+    Example:
+      planner import-m5 ../shared/data/m5_tiny --out data/m5
+    """
+    from planner.m5 import find_m5_files, import_m5, load_assumptions
+
+    with _user_errors(), _progress() as step:
+        step("reading M5 files")
+        sales, calendar, prices = find_m5_files(m5_dir)
+        info = import_m5(sales, calendar, prices, out_dir, load_assumptions(assumptions), max_series=max_series)
+    out.print(f"imported {info.get('series', '?')} series into {out_dir}")
+    for key, value in info.items():
+        if key != "files":
+            out.print(f"  {key}: {value}")
+
+
+@main.command()
+@OUT
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--skus", type=click.IntRange(min=1), default=240, show_default=True)
+def sample(out_dir: Path, seed: int, skus: int) -> None:
+    """Generate the sample company dataset (the bundled one is seed 7, 240 SKUs).
+
+    \b
+    Example:
+      planner sample --out planner/sample_data
+    """
+    from planner.sample import generate_sample, write_sample
+
+    with _user_errors():
+        written = write_sample(generate_sample(seed=seed, n_skus=skus), out_dir)
+    for path in written:
+        out.print(f"wrote {path}")

@@ -1,0 +1,389 @@
+"""Read a dataset folder, check it against the data contract, and shape it weekly.
+
+Every rule reports *all* offending rows at once as :class:`~planner.errors.Problem`
+entries (file, lines, column, how to fix); nothing downstream runs on data that
+failed a rule. Rules that only deserve attention (SKUs with no history, items
+without an inventory row) are returned as warnings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from planner.contract import (
+    TABLES,
+    Column,
+    Table,
+)
+from planner.errors import DataError, Problem
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED_ROWS = 5
+WEEK = pd.Timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A table as read: string cells, the file it came from, and how to number its rows."""
+
+    table: Table
+    path: Path
+    frame: pd.DataFrame
+    first_line: int  # file line (CSV) or row (Parquet) number of frame row 0
+
+    @property
+    def label(self) -> str:
+        return self.path.name
+
+    def lines(self, mask: pd.Series | np.ndarray) -> list[int]:
+        idx = np.flatnonzero(np.asarray(mask))
+        return [int(i) + self.first_line for i in idx]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated dataset, shaped for planning.
+
+    ``history`` has one row per SKU and ISO week (Monday) from the SKU's first
+    observation to ``last_week``; weeks without rows are zero sales.
+    """
+
+    folder: Path
+    history: pd.DataFrame  # sku, week, units, price, promo, stockout
+    items: pd.DataFrame  # index sku; contract columns (NaN where optional and absent)
+    suppliers: pd.DataFrame  # index supplier
+    on_hand: pd.Series  # units by sku (0 for items without an inventory row)
+    open_orders: pd.DataFrame  # sku, week, units, line
+    calendar: pd.DataFrame  # date, event, week
+    files: dict[str, Path]
+    last_week: pd.Timestamp
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def skus(self) -> list[str]:
+        return list(self.items.index)
+
+
+def monday(dates: pd.Series) -> pd.Series:
+    """The Monday of each date's ISO week (dates normalised to midnight)."""
+    d = pd.to_datetime(dates).dt.normalize()
+    return d - pd.to_timedelta(d.dt.weekday, unit="D")
+
+
+# ---------------------------------------------------------------------------
+# reading
+
+
+def _locate(folder: Path, table: Table, problems: list[Problem]) -> Path | None:
+    csv, parquet = folder / f"{table.name}.csv", folder / f"{table.name}.parquet"
+    if csv.exists() and parquet.exists():
+        problems.append(Problem(f"{table.name}.csv", f"both {csv.name} and {parquet.name} exist",
+                                "keep only one of the two files"))
+        return None
+    if csv.exists():
+        return csv
+    if parquet.exists():
+        return parquet
+    if table.required:
+        problems.append(Problem(f"{table.name}.csv", f"required file is missing from {folder}",
+                                f"add {table.name}.csv with columns {', '.join(_required(table))}"))
+    return None
+
+
+def _required(table: Table) -> list[str]:
+    return [c.name for c in table.columns if c.required]
+
+
+def _read(path: Path, table: Table, problems: list[Problem]) -> RawTable | None:
+    try:
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+            frame = frame.astype(object).where(frame.notna(), "")
+            first_line = 1
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+            first_line = 2
+    except pd.errors.EmptyDataError:
+        problems.append(Problem(path.name, "file is empty (no header row)",
+                                f"write the header {','.join(_required(table))} and the data rows"))
+        return None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+        problems.append(Problem(path.name, f"cannot be read: {str(exc).strip().splitlines()[0]}",
+                                "save it as UTF-8 CSV with one header row and comma separators"))
+        return None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return RawTable(table, path, frame.reset_index(drop=True), first_line)
+
+
+def _check_columns(raw: RawTable, problems: list[Problem]) -> bool:
+    known = raw.table.column_names
+    ok = True
+    for col in _required(raw.table):
+        if col not in raw.frame.columns:
+            ok = False
+            problems.append(Problem(raw.label, "required column is missing", column=col,
+                                    fix=f"add a '{col}' column ({raw.table.column(col).doc or col})"))
+    for col in raw.frame.columns:
+        if col not in known:
+            hint = difflib.get_close_matches(col, known, n=1)
+            fix = f"did you mean '{hint[0]}'?" if hint else f"remove it; known columns: {', '.join(known)}"
+            problems.append(Problem(raw.label, "unknown column", column=col, fix=fix))
+            ok = False
+    if ok and raw.table.required and raw.frame.empty and raw.table.name in ("items", "suppliers"):
+        problems.append(Problem(raw.label, "file has a header but no rows", f"add at least one {raw.table.name[:-1]}"))
+        ok = False
+    return ok
+
+
+def _located(raw: RawTable, mask: pd.Series, message: str, fix: str, column: str | None) -> Problem:
+    lines = raw.lines(mask)
+    return Problem(raw.label, message, fix, column=column, rows=tuple(lines[:MAX_LISTED_ROWS]),
+                   more_rows=max(0, len(lines) - MAX_LISTED_ROWS))
+
+
+def _examples(values: pd.Series, n: int = 3) -> str:
+    uniq = list(dict.fromkeys(str(v) for v in values))
+    shown = ", ".join(repr(v) for v in uniq[:n])
+    return shown + (f" (+{len(uniq) - n} more)" if len(uniq) > n else "")
+
+
+# ---------------------------------------------------------------------------
+# cell-level rules
+
+
+def _parse_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.Series:
+    """Parse one column by its kind; record every rule it breaks. Returns parsed values."""
+    text = raw.frame[col.name].astype(str).str.strip()
+    blank = text.eq("")
+    if col.required and blank.any():
+        problems.append(_located(raw, blank, "missing value", f"fill in '{col.name}' on every row", col.name))
+    if col.kind == "str":
+        return text.where(~blank, None)
+    if col.kind == "date":
+        parsed = pd.to_datetime(text.where(~blank), errors="coerce", format="mixed")
+        bad = parsed.isna() & ~blank
+        if bad.any():
+            problems.append(_located(raw, bad, f"unparsable date {_examples(text[bad])}",
+                                     "write dates as YYYY-MM-DD", col.name))
+        return parsed
+    values = pd.to_numeric(text.where(~blank), errors="coerce").astype(float)
+    spelled_non_finite = text.str.lower().isin(["nan", "inf", "-inf", "+inf", "infinity", "-infinity"])
+    not_number = values.isna() & ~blank & ~spelled_non_finite
+    if not_number.any():
+        problems.append(_located(raw, not_number, f"not a number: {_examples(text[not_number])}",
+                                 "write plain numbers with '.' as the decimal point", col.name))
+    non_finite = ~blank & (spelled_non_finite | np.isinf(values))
+    if non_finite.any():
+        problems.append(_located(raw, non_finite, f"non-finite value {_examples(text[non_finite])}",
+                                 "use a finite number (leave the cell empty only where the column is optional)",
+                                 col.name))
+    valid = values.where(np.isfinite(values))
+    _check_bounds(raw, col, valid, problems)
+    return valid
+
+
+def _check_bounds(raw: RawTable, col: Column, values: pd.Series, problems: list[Problem]) -> None:
+    present = values.notna()
+    if col.kind == "flag":
+        bad = present & ~values.isin([0, 1])
+        if bad.any():
+            problems.append(_located(raw, bad, f"must be 0 or 1, got {_examples(values[bad])}",
+                                     "use 1 for yes and 0 for no", col.name))
+        return
+    if col.min is not None:
+        bad = present & ((values <= col.min) if col.min_exclusive else (values < col.min))
+        if bad.any():
+            op = ">" if col.min_exclusive else ">="
+            problems.append(_located(raw, bad, f"must be {op} {col.min:g}, got {_examples(values[bad])}",
+                                     _bound_fix(col), col.name))
+    if col.max is not None:
+        bad = present & (values > col.max)
+        if bad.any():
+            problems.append(_located(raw, bad, f"must be <= {col.max:g}, got {_examples(values[bad])}",
+                                     _bound_fix(col), col.name))
+    if col.kind == "int":
+        bad = present & (values != np.floor(values))
+        if bad.any():
+            problems.append(_located(raw, bad, f"must be a whole number, got {_examples(values[bad])}",
+                                     f"round '{col.name}' to a whole number", col.name))
+
+
+def _bound_fix(col: Column) -> str:
+    fixes = {
+        "pack_size": "set the number of units per pack (1 if sold singly)",
+        "service_level": "give a probability such as 0.95, or leave it empty to use the scenario's",
+        "lead_time_weeks": "give the lead time in whole weeks (0 = arrives the week it is ordered)",
+    }
+    return fixes.get(col.name, f"'{col.name}' cannot be negative: {col.doc or 'correct the value'}")
+
+
+def _parse_table(raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
+    out = pd.DataFrame(index=raw.frame.index)
+    for col in raw.table.columns:
+        if col.name in raw.frame.columns:
+            out[col.name] = _parse_column(raw, col, problems)
+        else:
+            out[col.name] = np.nan if col.kind != "str" else None
+    out["_line"] = raw.lines(np.ones(len(out), dtype=bool))
+    return out
+
+
+def _check_duplicates(raw: RawTable, frame: pd.DataFrame, problems: list[Problem]) -> None:
+    key = list(raw.table.key)
+    if not key:
+        return
+    dup = frame.duplicated(key, keep=False) & frame[key].notna().all(axis=1)
+    if dup.any():
+        what = " and ".join(f"'{k}'" for k in key)
+        problems.append(_located(raw, dup, f"duplicate {what}: {_examples(frame.loc[dup, key[0]])}",
+                                 f"keep one row per {what}", key[0]))
+
+
+def _check_reference(raw: RawTable, frame: pd.DataFrame, column: str, known: pd.Index,
+                     target: str, problems: list[Problem]) -> None:
+    present = frame[column].notna()
+    unknown = present & ~frame[column].isin(known)
+    if unknown.any():
+        problems.append(_located(raw, unknown, f"{_examples(frame.loc[unknown, column])} not in {target}",
+                                 f"add them to {target} or remove these rows", column))
+
+
+# ---------------------------------------------------------------------------
+# assembling
+
+
+def load_dataset(folder: Path | str) -> Dataset:
+    """Read and validate every table in ``folder``; raise :class:`DataError` listing all problems."""
+    folder = Path(folder)
+    problems: list[Problem] = []
+    if not folder.is_dir():
+        raise DataError([Problem(str(folder), "dataset folder does not exist",
+                                 "point the scenario's 'data' key at a folder holding demand.csv, items.csv, ...")])
+    raws: dict[str, RawTable] = {}
+    for table in TABLES:
+        path = _locate(folder, table, problems)
+        if path is None:
+            continue
+        raw = _read(path, table, problems)
+        if raw is not None and _check_columns(raw, problems):
+            raws[table.name] = raw
+    parsed = {name: _parse_table(raw, problems) for name, raw in raws.items()}
+    for name, raw in raws.items():
+        _check_duplicates(raw, parsed[name], problems)
+    _check_references(raws, parsed, problems)
+    if problems:
+        raise DataError(problems)
+    return _assemble(folder, raws, parsed)
+
+
+def _check_references(raws: dict[str, RawTable], parsed: dict[str, pd.DataFrame],
+                      problems: list[Problem]) -> None:
+    if "items" not in parsed:
+        return
+    skus = pd.Index(parsed["items"]["sku"].dropna())
+    if "suppliers" in parsed:
+        _check_reference(raws["items"], parsed["items"], "supplier",
+                         pd.Index(parsed["suppliers"]["supplier"].dropna()), raws["suppliers"].label, problems)
+    for name in ("demand", "inventory", "open_orders"):
+        if name in parsed:
+            _check_reference(raws[name], parsed[name], "sku", skus, raws["items"].label, problems)
+
+
+def _assemble(folder: Path, raws: dict[str, RawTable], parsed: dict[str, pd.DataFrame]) -> Dataset:
+    warnings: list[Problem] = []
+    items = parsed["items"].drop(columns="_line").set_index("sku")
+    suppliers = parsed["suppliers"].drop(columns="_line").set_index("supplier")
+    history, last_week, hist_warnings = _weekly_history(raws["demand"], parsed["demand"], items.index)
+    warnings += hist_warnings
+    inventory = parsed["inventory"].set_index("sku")["on_hand"]
+    missing_inv = items.index.difference(inventory.index)
+    if len(missing_inv):
+        warnings.append(Problem(raws["inventory"].label,
+                                f"{len(missing_inv)} item(s) have no row, taken as 0 on hand: "
+                                f"{_examples(pd.Series(missing_inv))}",
+                                "add a row with on_hand for each item"))
+    on_hand = inventory.reindex(items.index).fillna(0.0).astype(float)
+    open_orders = _open_orders(parsed.get("open_orders"))
+    calendar = _calendar(parsed.get("calendar"))
+    return Dataset(folder=folder, history=history, items=items, suppliers=suppliers, on_hand=on_hand,
+                   open_orders=open_orders, calendar=calendar,
+                   files={name: raw.path for name, raw in raws.items()}, last_week=last_week,
+                   warnings=warnings)
+
+
+def _weekly_history(raw: RawTable, demand: pd.DataFrame,
+                    skus: pd.Index) -> tuple[pd.DataFrame, pd.Timestamp, list[Problem]]:
+    """Sum rows into ISO weeks and complete each SKU's weeks up to the last week with zeros."""
+    warnings: list[Problem] = []
+    d = demand.drop(columns="_line").copy()
+    d["week"] = monday(d["date"])
+    daily = d.duplicated(["sku", "week"]).any()
+    last_date = d["date"].max()
+    if daily and last_date.weekday() != 6:
+        partial = monday(pd.Series([last_date])).iloc[0]
+        warnings.append(Problem(raw.label, f"the last week ({partial.date()}) is incomplete (data end on "
+                                f"{last_date.date()}) and is left out of the history",
+                                "supply whole weeks (through Sunday)"))
+        d = d[d["week"] < partial]
+    weekly = (d.groupby(["sku", "week"], sort=True)
+              .agg(units=("units", "sum"), price=("price", "mean"), promo=("promo", "max"),
+                   stockout=("stockout", "max")).reset_index())
+    last_week = weekly["week"].max()
+    first = weekly.groupby("sku")["week"].min()
+    frames = []
+    for sku, start in first.items():
+        weeks = pd.date_range(start, last_week, freq="7D")
+        frames.append(pd.DataFrame({"sku": sku, "week": weeks}))
+    grid = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["sku", "week"])
+    hist = grid.merge(weekly, on=["sku", "week"], how="left")
+    hist["units"] = hist["units"].fillna(0.0)
+    hist["promo"] = hist["promo"].fillna(0).astype(int)
+    hist["stockout"] = hist["stockout"].fillna(0).astype(int)
+    hist["price"] = hist.groupby("sku")["price"].ffill()
+    no_history = skus.difference(first.index)
+    if len(no_history):
+        warnings.append(Problem(raw.label, f"{len(no_history)} item(s) have no sales history: "
+                                f"{_examples(pd.Series(no_history))}; they are planned from other "
+                                "information only (zero demand for the baseline forecast)",
+                                "add their history or supply a forecast file"))
+    return hist.sort_values(["sku", "week"]).reset_index(drop=True), last_week, warnings
+
+
+def _open_orders(frame: pd.DataFrame | None) -> pd.DataFrame:
+    if frame is None or frame.empty:
+        return pd.DataFrame({"sku": pd.Series(dtype=object), "week": pd.Series(dtype="datetime64[ns]"),
+                             "units": pd.Series(dtype=float), "line": pd.Series(dtype=int)})
+    out = frame.rename(columns={"_line": "line"}).copy()
+    out["week"] = monday(out["arrival_date"])
+    return out[["sku", "week", "units", "line", "arrival_date"]].reset_index(drop=True)
+
+
+def _calendar(frame: pd.DataFrame | None) -> pd.DataFrame:
+    if frame is None or frame.empty:
+        return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "event": pd.Series(dtype=object),
+                             "week": pd.Series(dtype="datetime64[ns]")})
+    out = frame.drop(columns="_line").copy()
+    out["week"] = monday(out["date"])
+    return out.reset_index(drop=True)
+
+
+def check_open_orders(dataset: Dataset, plan_start: pd.Timestamp) -> None:
+    """Open orders must arrive on or after the plan start (earlier ones belong in on_hand)."""
+    oo = dataset.open_orders
+    past = oo["week"] < plan_start
+    if past.any():
+        label = dataset.files["open_orders"].name
+        lines = oo.loc[past, "line"].tolist()
+        raise DataError([Problem(label, f"arrival_date before the plan start week {plan_start.date()}: "
+                                 f"{_examples(oo.loc[past, 'arrival_date'].dt.date)}",
+                                 "add received units to inventory.csv on_hand and remove these rows, "
+                                 "or correct the date", column="arrival_date",
+                                 rows=tuple(lines[:MAX_LISTED_ROWS]),
+                                 more_rows=max(0, len(lines) - MAX_LISTED_ROWS))])
