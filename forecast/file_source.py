@@ -128,7 +128,7 @@ def read_forecast_file(path: Path) -> tuple[pd.DataFrame, list[float]]:
         crossing = pd.Series((np.diff(q, axis=1) < 0).any(axis=1))
         _flag(problems, label, crossing, first_line, None, "quantiles decrease with the level (crossing)",
               "make q-values non-decreasing from the lowest level to the highest")
-    frame["week"] = frame["week"] - pd.to_timedelta(frame["week"].dt.weekday, unit="D")
+    frame["week"] = frame["week"] - pd.to_timedelta(frame["week"].dt.day_of_week, unit="D")
     dup = frame.duplicated(["sku", "week"], keep=False)
     _flag(problems, label, dup, first_line, "week", "duplicate sku and week", "keep one row per SKU and week")
     if problems:

@@ -74,7 +74,7 @@ class Dataset:
 def monday(dates: pd.Series) -> pd.Series:
     """The Monday of each date's ISO week (dates normalised to midnight)."""
     d = pd.to_datetime(dates).dt.normalize()
-    return d - pd.to_timedelta(d.dt.weekday, unit="D")
+    return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
 
 
 # ---------------------------------------------------------------------------
