@@ -64,12 +64,15 @@ class Forecast:
         return len(self.weeks)
 
     def cumulative_quantile(self, alpha: np.ndarray | float) -> np.ndarray:
-        """Cumulative-demand quantile ``[S, H]`` at a level per SKU (interpolated between stored levels)."""
+        """Cumulative-demand quantile ``[S, H]`` at a level per SKU (linear between stored levels)."""
         alpha = np.broadcast_to(np.asarray(alpha, dtype=float), (len(self.skus),))
-        out = np.empty((len(self.skus), self.horizon))
-        for i, a in enumerate(alpha):
-            out[i] = [np.interp(a, self.levels, row) for row in self.cum_quantiles[i]]
-        return out
+        if len(self.levels) == 1:
+            return self.cum_quantiles[:, :, 0].copy()
+        k = np.clip(np.searchsorted(self.levels, alpha, side="right") - 1, 0, len(self.levels) - 2)
+        lo, hi = self.levels[k], self.levels[k + 1]
+        w = np.clip((alpha - lo) / (hi - lo), 0.0, 1.0)[:, None]
+        rows = np.arange(len(self.skus))
+        return self.cum_quantiles[rows, :, k] * (1 - w) + self.cum_quantiles[rows, :, k + 1] * w
 
     def scaled(self, factors: np.ndarray) -> Forecast:
         """Demand multiplied by ``factors[S, H]``; cumulative quantiles recomputed from the scaled paths."""

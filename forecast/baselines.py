@@ -28,24 +28,42 @@ def sku_rng(seed: int, sku: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(sku.encode("utf-8"))])
 
 
+def centred_mean(x: np.ndarray, window: int, min_periods: int) -> np.ndarray:
+    """Mean of the non-NaN values in x[i - window//2 .. i + (window-1)//2]; NaN below ``min_periods``."""
+    valid = ~np.isnan(x)
+    csum = np.concatenate([[0.0], np.cumsum(np.where(valid, x, 0.0))])
+    ccount = np.concatenate([[0], np.cumsum(valid)])
+    i = np.arange(len(x))
+    lo = np.clip(i - window // 2, 0, len(x))
+    hi = np.clip(i + (window - 1) // 2 + 1, 0, len(x))
+    count = ccount[hi] - ccount[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count >= min_periods, (csum[hi] - csum[lo]) / count, np.nan)
+
+
 def seasonal_index(units: np.ndarray, week_of_year: np.ndarray) -> dict[int, float]:
     """Week-of-year demand index, mean 1, by classical decomposition.
 
     index[w] = mean over years of (5-week centred mean at t) / (52-week centred mean at t)
-    for the weeks t with week-of-year w, shrunk towards 1 by n / (n + 1) for n years
-    and clipped to ``INDEX_BOUNDS``.
+    for the weeks t with week-of-year w (NaN weeks skipped), shrunk towards 1 by
+    n / (n + 1) for n years and clipped to ``INDEX_BOUNDS``.
     """
-    s = pd.Series(units, dtype=float)
-    local = s.rolling(5, center=True, min_periods=3).mean()
-    level = s.rolling(52, center=True, min_periods=40).mean()
-    ratio = (local / level.where(level > 0)).to_numpy()
-    frame = pd.DataFrame({"w": week_of_year, "r": ratio}).dropna()
-    if frame.empty:
+    units = np.asarray(units, dtype=float)
+    local = centred_mean(units, 5, 3)
+    level = centred_mean(units, 52, 40)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(level > 0, local / level, np.nan)
+    ok = ~np.isnan(ratio)
+    if not ok.any():
         return {}
-    grouped = frame.groupby("w")["r"].agg(["mean", "count"])
-    shrunk = 1.0 + (grouped["mean"] - 1.0) * grouped["count"] / (grouped["count"] + 1.0)
-    shrunk = shrunk.clip(*INDEX_BOUNDS)
-    return (shrunk / shrunk.mean()).to_dict()
+    weeks = np.asarray(week_of_year)[ok]
+    total = np.bincount(weeks, weights=ratio[ok])
+    count = np.bincount(weeks)
+    present = np.flatnonzero(count)
+    mean = total[present] / count[present]
+    shrunk = np.clip(1.0 + (mean - 1.0) * count[present] / (count[present] + 1.0), *INDEX_BOUNDS)
+    shrunk /= shrunk.mean()
+    return {int(w): float(v) for w, v in zip(present, shrunk, strict=True)}
 
 
 class EmpiricalQuantileForecaster(Forecaster):
@@ -61,10 +79,14 @@ class EmpiricalQuantileForecaster(Forecaster):
     def fit(self, history: pd.DataFrame) -> Self:
         self.pools_: dict[str, np.ndarray] = {}
         self.indices_: dict[str, dict[int, float]] = {}
-        for sku, g in history.groupby("sku", sort=False):
-            units = g["units"].to_numpy(dtype=float)
-            woy = g["week"].dt.isocalendar().week.to_numpy(dtype=int)
-            ok = g["stockout"].to_numpy() == 0
+        history = history.sort_values(["sku", "week"], kind="stable")
+        skus, starts = np.unique(history["sku"].to_numpy(), return_index=True)
+        bounds = np.append(starts, len(history))
+        all_units = history["units"].to_numpy(dtype=float)
+        all_woy = history["week"].dt.isocalendar().week.to_numpy(dtype=int)
+        all_ok = history["stockout"].to_numpy() == 0
+        for sku, a, b in zip(skus, bounds[:-1], bounds[1:], strict=True):
+            units, woy, ok = all_units[a:b], all_woy[a:b], all_ok[a:b]
             index = {}
             if len(units) >= MIN_SEASONAL_WEEKS and units[ok].mean() >= MIN_SEASONAL_MEAN:
                 index = seasonal_index(np.where(ok, units, np.nan), woy)

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 MAX_LISTED_ROWS = 5
 WEEK = pd.Timedelta(days=7)
+NEEDS_ROWS = {"items": "item", "suppliers": "supplier", "demand": "row of sales history"}
+# a UTC offset after a time of day ("T10:00Z", " 10:00:00+02:00"): dropped, the local date is what counts
+ZONE_SUFFIX = r"(?<=\d\d:\d\d)((?::\d\d(?:\.\d+)?)?)(?:Z|[+-]\d\d(?::?\d\d)?)$"
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,10 @@ def _read(path: Path, table: Table, problems: list[Problem]) -> RawTable | None:
                                 f"write the header {','.join(_required(table))} and the data rows"))
         return None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        problems.append(Problem(path.name, f"cannot be read: {str(exc).strip().splitlines()[0]}",
-                                "save it as UTF-8 CSV with one header row and comma separators"))
+        reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
+        fix = ("write it again as a Parquet file, or replace it by a CSV file" if path.suffix == ".parquet"
+               else "save it as UTF-8 CSV with one header row and comma separators")
+        problems.append(Problem(path.name, f"cannot be read: {reason}", fix))
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
     return RawTable(table, path, frame.reset_index(drop=True), first_line)
@@ -132,12 +137,13 @@ def _check_columns(raw: RawTable, problems: list[Problem]) -> bool:
                                     fix=f"add a '{col}' column ({raw.table.column(col).doc or col})"))
     for col in raw.frame.columns:
         if col not in known:
-            hint = difflib.get_close_matches(col, known, n=1)
+            hint = difflib.get_close_matches(col.lower(), known, n=1)
             fix = f"did you mean '{hint[0]}'?" if hint else f"remove it; known columns: {', '.join(known)}"
             problems.append(Problem(raw.label, "unknown column", column=col, fix=fix))
             ok = False
-    if ok and raw.table.required and raw.frame.empty and raw.table.name in ("items", "suppliers"):
-        problems.append(Problem(raw.label, "file has a header but no rows", f"add at least one {raw.table.name[:-1]}"))
+    if ok and raw.frame.empty and raw.table.name in NEEDS_ROWS:
+        problems.append(Problem(raw.label, "file has a header but no rows",
+                                f"add at least one {NEEDS_ROWS[raw.table.name]}"))
         ok = False
     return ok
 
@@ -167,7 +173,8 @@ def _parse_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.Ser
     if col.kind == "str":
         return text.where(~blank, None)
     if col.kind == "date":
-        parsed = pd.to_datetime(text.where(~blank), errors="coerce", format="mixed")
+        local = text.where(~blank).str.replace(ZONE_SUFFIX, r"\1", regex=True)
+        parsed = pd.to_datetime(local, errors="coerce", format="ISO8601", utc=True).dt.tz_localize(None)
         bad = parsed.isna() & ~blank
         if bad.any():
             problems.append(_located(raw, bad, f"unparsable date {_examples(text[bad])}",
@@ -175,6 +182,12 @@ def _parse_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.Ser
         return parsed
     values = pd.to_numeric(text.where(~blank), errors="coerce").astype(float)
     spelled_non_finite = text.str.lower().isin(["nan", "inf", "-inf", "+inf", "infinity", "-infinity"])
+    if col.kind == "flag":
+        bad = ~blank & ~values.isin([0, 1])
+        if bad.any():
+            problems.append(_located(raw, bad, f"must be 0 or 1, got {_examples(text[bad])}",
+                                     "use 1 for yes and 0 for no", col.name))
+        return values.where(~bad)
     not_number = values.isna() & ~blank & ~spelled_non_finite
     if not_number.any():
         problems.append(_located(raw, not_number, f"not a number: {_examples(text[not_number])}",
@@ -185,33 +198,29 @@ def _parse_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.Ser
                                  "use a finite number (leave the cell empty only where the column is optional)",
                                  col.name))
     valid = values.where(np.isfinite(values))
-    _check_bounds(raw, col, valid, problems)
+    _check_bounds(raw, col, valid, text, problems)
     return valid
 
 
-def _check_bounds(raw: RawTable, col: Column, values: pd.Series, problems: list[Problem]) -> None:
+def _check_bounds(raw: RawTable, col: Column, values: pd.Series, text: pd.Series,
+                  problems: list[Problem]) -> None:
+    """Range and whole-number rules; offending values are quoted as written in the file."""
     present = values.notna()
-    if col.kind == "flag":
-        bad = present & ~values.isin([0, 1])
-        if bad.any():
-            problems.append(_located(raw, bad, f"must be 0 or 1, got {_examples(values[bad])}",
-                                     "use 1 for yes and 0 for no", col.name))
-        return
     if col.min is not None:
         bad = present & ((values <= col.min) if col.min_exclusive else (values < col.min))
         if bad.any():
             op = ">" if col.min_exclusive else ">="
-            problems.append(_located(raw, bad, f"must be {op} {col.min:g}, got {_examples(values[bad])}",
+            problems.append(_located(raw, bad, f"must be {op} {col.min:g}, got {_examples(text[bad])}",
                                      _bound_fix(col), col.name))
     if col.max is not None:
         bad = present & (values > col.max)
         if bad.any():
-            problems.append(_located(raw, bad, f"must be <= {col.max:g}, got {_examples(values[bad])}",
+            problems.append(_located(raw, bad, f"must be <= {col.max:g}, got {_examples(text[bad])}",
                                      _bound_fix(col), col.name))
     if col.kind == "int":
         bad = present & (values != np.floor(values))
         if bad.any():
-            problems.append(_located(raw, bad, f"must be a whole number, got {_examples(values[bad])}",
+            problems.append(_located(raw, bad, f"must be a whole number, got {_examples(text[bad])}",
                                      f"round '{col.name}' to a whole number", col.name))
 
 
@@ -242,7 +251,8 @@ def _check_duplicates(raw: RawTable, frame: pd.DataFrame, problems: list[Problem
     dup = frame.duplicated(key, keep=False) & frame[key].notna().all(axis=1)
     if dup.any():
         what = " and ".join(f"'{k}'" for k in key)
-        problems.append(_located(raw, dup, f"duplicate {what}: {_examples(frame.loc[dup, key[0]])}",
+        shown = frame.loc[dup, key].astype(str).agg(" ".join, axis=1)
+        problems.append(_located(raw, dup, f"duplicate {what}: {_examples(shown)}",
                                  f"keep one row per {what}", key[0]))
 
 
@@ -332,16 +342,19 @@ def _weekly_history(raw: RawTable, demand: pd.DataFrame,
                                 f"{last_date.date()}) and is left out of the history",
                                 "supply whole weeks (through Sunday)"))
         d = d[d["week"] < partial]
+        if d.empty:
+            raise DataError([Problem(raw.label, f"no complete week of history (data end on {last_date.date()}, "
+                                     f"within the week of {partial.date()})",
+                                     "supply at least one whole week (Monday to Sunday)")])
     weekly = (d.groupby(["sku", "week"], sort=True)
               .agg(units=("units", "sum"), price=("price", "mean"), promo=("promo", "max"),
                    stockout=("stockout", "max")).reset_index())
     last_week = weekly["week"].max()
     first = weekly.groupby("sku")["week"].min()
-    frames = []
-    for sku, start in first.items():
-        weeks = pd.date_range(start, last_week, freq="7D")
-        frames.append(pd.DataFrame({"sku": sku, "week": weeks}))
-    grid = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["sku", "week"])
+    n_weeks = ((last_week - first) // WEEK).to_numpy(dtype=np.int64) + 1
+    offsets = np.arange(n_weeks.sum()) - np.repeat(np.cumsum(n_weeks) - n_weeks, n_weeks)
+    grid = pd.DataFrame({"sku": np.repeat(first.index.to_numpy(), n_weeks),
+                         "week": np.repeat(first.to_numpy(), n_weeks) + offsets * WEEK})
     hist = grid.merge(weekly, on=["sku", "week"], how="left")
     hist["units"] = hist["units"].fillna(0.0)
     hist["promo"] = hist["promo"].fillna(0).astype(int)
