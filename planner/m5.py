@@ -42,12 +42,9 @@ Conversion rules
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
 import time
-import types
-import typing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -55,7 +52,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -66,6 +62,7 @@ from pydantic import (
     model_validator,
 )
 
+from planner.config import parse_yaml_mapping, validation_problems
 from planner.errors import DataError, Problem, ScenarioError
 from planner.io import write_csv
 
@@ -201,25 +198,12 @@ def load_assumptions(path: Path | None = None) -> M5Assumptions:
     """Read and validate an assumptions YAML (None = the bundled defaults)."""
     label = BUNDLED_ASSUMPTIONS if path is None else str(path)
     text = _read_assumptions_text(path, label)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or "syntax error"
-        raise ScenarioError([Problem(
-            file=label, message=f"not valid YAML: {reason}{where}",
-            fix="correct the YAML syntax (indentation, colons, quotes)",
-        )]) from None
-    if not isinstance(data, dict):
-        raise ScenarioError([Problem(
-            file=label, message="must be a YAML mapping of keys to values",
-            fix=f"start from the bundled {BUNDLED_ASSUMPTIONS}",
-        )])
+    data = parse_yaml_mapping(text, label)
     try:
         model = M5Assumptions.model_validate(data)
     except ValidationError as exc:
-        problems = [_problem_from_error(err, label) for err in exc.errors(include_url=False)]
+        problems = validation_problems(exc, M5Assumptions, lambda loc: label,
+                                       f"the comments in {BUNDLED_ASSUMPTIONS}")
         raise ScenarioError(problems) from None
     model._source = label
     return model
@@ -237,59 +221,6 @@ def _read_assumptions_text(path: Path | None, label: str) -> str:
             file=label, message=f"cannot be read ({exc.__class__.__name__})",
             fix="check the path, or omit it to use the bundled defaults",
         )]) from None
-
-
-def _problem_from_error(err: Any, file: str) -> Problem:
-    """Turn one pydantic error into one located Problem."""
-    loc = tuple(err["loc"])
-    key = ".".join(str(part) for part in loc) or None
-    if err["type"] == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        fix = f"did you mean '{close[0]}'? " if close else "remove it or correct its spelling; "
-        fix += f"allowed keys here: {', '.join(allowed)}"
-        return Problem(file=file, key=key, message="unknown key", fix=fix)
-    if err["type"] == "missing":
-        return Problem(
-            file=file, key=key, message="required key is missing",
-            fix=f"add it; the bundled {BUNDLED_ASSUMPTIONS} documents every key",
-        )
-    message = str(err["msg"]).removeprefix("Value error, ")
-    value = err.get("input")
-    if isinstance(value, str | int | float | bool) or value is None:
-        message += f" (got {value!r})"
-    return Problem(
-        file=file, key=key, message=message,
-        fix=f"correct the value; see the comments in {BUNDLED_ASSUMPTIONS}",
-    )
-
-
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """Field names of the model reached by following ``loc`` from M5Assumptions."""
-    model: Any = M5Assumptions
-    dict_key_next = False
-    for part in loc:
-        if dict_key_next:
-            dict_key_next = False
-            continue
-        field = model.model_fields.get(str(part)) if _is_model(model) else None
-        if field is None:
-            return []
-        model = _unwrap_optional(field.annotation)
-        if typing.get_origin(model) is dict:
-            model, dict_key_next = typing.get_args(model)[1], True
-    return list(model.model_fields) if _is_model(model) and not dict_key_next else []
-
-
-def _is_model(obj: Any) -> bool:
-    return isinstance(obj, type) and issubclass(obj, BaseModel)
-
-
-def _unwrap_optional(annotation: Any) -> Any:
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return args[0] if len(args) == 1 else annotation
-    return annotation
 
 
 # --------------------------------------------------------------------------- locating files

@@ -7,13 +7,12 @@ child scenario inherits them. Every error names the file and the key.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from planner.config import parse_yaml_mapping, validation_problems
 from planner.errors import Problem, ScenarioError
 
 DEFAULT_QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -125,11 +124,19 @@ class Scenario(_Strict):
     policy: Literal["classical"] = "classical"
     service_level: float = Field(0.95, gt=0, lt=1)
     holding_rate: float = Field(0.25, ge=0, description="annual fraction of unit cost")
-    shortage_cost_factor: float = Field(1.0, ge=0, description="shortage cost per unit as a multiple of "
-                                        "unit cost, for items without shortage_cost")
+    shortage_cost_factor: float = Field(
+        1.0,
+        ge=0,
+        description="shortage cost per unit as a multiple of unit cost, for items without shortage_cost",
+    )
     storage_capacity: float | list[float] | None = None
-    storage_quantile: float = Field(0.1, gt=0, lt=1, description="cumulative-demand quantile on which "
-                                    "planned stock is checked against storage (a low one: slow sales)")
+    storage_quantile: float = Field(
+        0.1,
+        gt=0,
+        lt=1,
+        description="cumulative-demand quantile on which "
+        "planned stock is checked against storage (a low one: slow sales)",
+    )
     budget_per_week: float | list[float] | None = None
     forecast: ForecastSpec = ForecastSpec()
     solver: SolverSpec = SolverSpec()
@@ -158,8 +165,10 @@ class Scenario(_Strict):
         for key in ("storage_capacity", "budget_per_week"):
             v = getattr(self, key)
             if isinstance(v, list) and len(v) != self.horizon_weeks:
-                raise ValueError(f"{key} lists {len(v)} weeks but horizon_weeks is {self.horizon_weeks}; "
-                                 "give one number or one per week")
+                raise ValueError(
+                    f"{key} lists {len(v)} weeks but horizon_weeks is {self.horizon_weeks}; "
+                    "give one number or one per week"
+                )
         return self
 
     def weekly(self, key: Literal["storage_capacity", "budget_per_week"]) -> list[float] | None:
@@ -184,22 +193,38 @@ def load_scenario(path: Path | str) -> Scenario:
     try:
         return Scenario.model_validate(merged)
     except ValidationError as exc:
-        raise ScenarioError(_problems(exc, chain)) from None
+        problems = validation_problems(
+            exc, Scenario, lambda loc: str(_origin(loc, chain)), "the scenario reference in README.md"
+        )
+        raise ScenarioError(problems) from None
 
 
 def _load_chain(path: Path, seen: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
     """The files from the root ancestor down to ``path``, each with its paths made absolute."""
     if path in seen:
         cycle = " -> ".join(p.name for p in [*seen, path])
-        raise ScenarioError([Problem(str(path), f"'extends' forms a cycle: {cycle}", "remove one of the links",
-                                     key="extends")])
+        raise ScenarioError(
+            [
+                Problem(
+                    str(path), f"'extends' forms a cycle: {cycle}", "remove one of the links", key="extends"
+                )
+            ]
+        )
     raw = _read_yaml(path, seen[-1] if seen else None)
     parent = raw.pop("extends", None)
     chain: list[tuple[Path, dict[str, Any]]] = []
     if parent is not None:
         if not isinstance(parent, str):
-            raise ScenarioError([Problem(str(path), "must be the path of another scenario file",
-                                         "write extends: base.yaml", key="extends")])
+            raise ScenarioError(
+                [
+                    Problem(
+                        str(path),
+                        "must be the path of another scenario file",
+                        "write extends: base.yaml",
+                        key="extends",
+                    )
+                ]
+            )
         chain = _load_chain((path.parent / parent).resolve(), [*seen, path])
     _absolutise(raw, path.parent)
     return [*chain, (path, raw)]
@@ -208,22 +233,16 @@ def _load_chain(path: Path, seen: list[Path]) -> list[tuple[Path, dict[str, Any]
 def _read_yaml(path: Path, child: Path | None) -> dict[str, Any]:
     if not path.is_file():
         where = f" (extended by {child})" if child else ""
-        raise ScenarioError([Problem(str(path), f"scenario file not found{where}",
-                                     "check the file name and that it is relative to the file naming it")])
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        loc = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError([Problem(str(path), f"{loc}invalid YAML ({problem})",
-                                     "fix the indentation or quoting there")]) from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ScenarioError([Problem(str(path), "the file must hold a mapping of keys (name: ..., data: ...)",
-                                     "start each line with a key followed by a colon")])
-    return raw
+        raise ScenarioError(
+            [
+                Problem(
+                    str(path),
+                    f"scenario file not found{where}",
+                    "check the file name and that it is relative to the file naming it",
+                )
+            ]
+        )
+    return parse_yaml_mapping(path.read_text(encoding="utf-8"), str(path))
 
 
 def _absolutise(raw: dict[str, Any], base: Path) -> None:
@@ -243,58 +262,19 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return out
 
 
+def _has(raw: dict[str, Any], loc: tuple[str | int, ...]) -> bool:
+    """Whether ``raw`` states the key at ``loc`` (through nested mappings and lists)."""
+    node: Any = raw
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False
+    return True
+
+
 def _origin(loc: tuple[str | int, ...], chain: list[tuple[Path, dict[str, Any]]]) -> Path:
-    """The last file in the chain that states the key at ``loc``."""
-    for path, raw in reversed(chain):
-        node: Any = raw
-        for part in loc:
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-                node = node[part]
-            else:
-                break
-        else:
-            return path
-    return chain[-1][0]
-
-
-def _problems(exc: ValidationError, chain: list[tuple[Path, dict[str, Any]]]) -> list[Problem]:
-    problems = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        key = ".".join(str(p) for p in loc) or "(top level)"
-        file = str(_origin(loc, chain))
-        if err["type"] == "extra_forbidden":
-            problems.append(Problem(file, "unknown key", _suggest(loc), key=key))
-        elif err["type"] == "missing":
-            problems.append(Problem(file, "required key is missing", f"add '{loc[-1]}:'", key=key))
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-            got = err.get("input")
-            shown = "" if isinstance(got, dict | list) or got is None else f" (got {got})"
-            problems.append(Problem(file, f"{msg}{shown}", "see the scenario reference in README.md", key=key))
-    return problems
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside a (possibly nested) type annotation, if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _suggest(loc: tuple[str | int, ...]) -> str:
-    model: type[BaseModel] = Scenario
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        inner = _model_in(field.annotation) if field is not None else None
-        if inner is not None:
-            model = inner
-    known = list(model.model_fields)
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-    return f"did you mean '{close[0]}'?" if close else f"allowed keys here: {', '.join(known)}"
+    """The last file in the chain that states the key at ``loc`` (else the scenario itself)."""
+    return next((path for path, raw in reversed(chain) if _has(raw, loc)), chain[-1][0])
