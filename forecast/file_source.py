@@ -20,6 +20,7 @@ import pandas as pd
 
 from forecast.base import Forecast, Forecaster
 from forecast.baselines import sku_rng
+from planner.data import parse_dates
 from planner.errors import DataError, Problem
 
 QUANTILE_COLUMN = re.compile(r"^q(0?\.\d+)$")
@@ -115,7 +116,7 @@ def read_forecast_file(path: Path) -> tuple[pd.DataFrame, list[float]]:
         raise DataError(problems)
     first_line = 1 if path.suffix == ".parquet" else 2
     frame = pd.DataFrame({"sku": raw["sku"].astype(str)})
-    frame["week"] = pd.to_datetime(raw["week"], errors="coerce", format="mixed")
+    frame["week"] = parse_dates(raw["week"].astype(str).str.strip())
     _flag(problems, label, frame["week"].isna(), first_line, "week", "unparsable date", "write YYYY-MM-DD")
     levels = sorted(qcols.values())
     for col in ["mean", *sorted(qcols, key=qcols.get)]:

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from planner.errors import PlannerError
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out = Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
 SCENARIO = click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 OUT = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
                    help="Folder for the outputs (created if missing; files are replaced atomically).")
@@ -29,7 +30,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except PlannerError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(1)
 
 
@@ -68,7 +69,7 @@ def validate(scenario: Path) -> None:
         prep = prepare(scenario, step)
     ds = prep.dataset
     for w in ds.warnings:
-        err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {escape(str(w))}")
     out.print(f"ok: scenario '{prep.scenario.name}', {len(ds.items)} SKUs, {len(ds.suppliers)} suppliers, "
               f"{ds.history['week'].nunique()} weeks of history to {ds.last_week.date()}, "
               f"{len(ds.open_orders)} open orders; plan starts {prep.plan_start.date()} "
@@ -96,7 +97,7 @@ def plan(scenario: Path, out_dir: Path, policy: str | None) -> None:
             step("writing outputs")
             written = write_plan(run, out_dir)
     for w in run.prepared.dataset.warnings:
-        err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {escape(str(w))}")
     s = run.summary
     c = s["costs_expected"]
     out.print(f"{s['policy']} plan ({s['status']}) for {s['horizon']['start']}..{s['horizon']['end']}: "

@@ -26,6 +26,7 @@ from planner.errors import DataError, Problem
 log = logging.getLogger(__name__)
 
 MAX_LISTED_ROWS = 5
+MIN_YEAR, MAX_YEAR = 1900, 2200
 WEEK = pd.Timedelta(days=7)
 NEEDS_ROWS = {"items": "item", "suppliers": "supplier", "demand": "row of sales history"}
 # a UTC offset after a time of day ("T10:00Z", " 10:00:00+02:00"): dropped, the local date is what counts
@@ -164,6 +165,12 @@ def _examples(values: pd.Series, n: int = 3) -> str:
 # cell-level rules
 
 
+def parse_dates(text: pd.Series) -> pd.Series:
+    """ISO 8601 dates (optionally with a time and UTC offset, which keep their local day); NaT if not."""
+    local = text.str.replace(ZONE_SUFFIX, r"\1", regex=True)
+    return pd.to_datetime(local, errors="coerce", format="ISO8601", utc=True).dt.tz_localize(None)
+
+
 def _parse_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.Series:
     """Parse one column by its kind; record every rule it breaks. Returns parsed values."""
     text = raw.frame[col.name].astype(str).str.strip()
@@ -173,13 +180,18 @@ def _parse_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.Ser
     if col.kind == "str":
         return text.where(~blank, None)
     if col.kind == "date":
-        local = text.where(~blank).str.replace(ZONE_SUFFIX, r"\1", regex=True)
-        parsed = pd.to_datetime(local, errors="coerce", format="ISO8601", utc=True).dt.tz_localize(None)
+        parsed = parse_dates(text.where(~blank))
         bad = parsed.isna() & ~blank
         if bad.any():
             problems.append(_located(raw, bad, f"unparsable date {_examples(text[bad])}",
                                      "write dates as YYYY-MM-DD", col.name))
-        return parsed
+        implausible = parsed.notna() & ((parsed.dt.year < MIN_YEAR) | (parsed.dt.year > MAX_YEAR))
+        if implausible.any():
+            problems.append(_located(raw, implausible, f"implausible date {_examples(text[implausible])}",
+                                     f"check the year (accepted: {MIN_YEAR} to {MAX_YEAR})", col.name))
+        return parsed.where(~implausible)
+    if col.kind == "flag":
+        text = text.str.lower().replace({"true": "1", "false": "0"})  # Parquet booleans
     values = pd.to_numeric(text.where(~blank), errors="coerce").astype(float)
     spelled_non_finite = text.str.lower().isin(["nan", "inf", "-inf", "+inf", "infinity", "-infinity"])
     if col.kind == "flag":
@@ -343,8 +355,8 @@ def _weekly_history(raw: RawTable, demand: pd.DataFrame,
                                 "supply whole weeks (through Sunday)"))
         d = d[d["week"] < partial]
         if d.empty:
-            raise DataError([Problem(raw.label, f"no complete week of history (data end on {last_date.date()}, "
-                                     f"within the week of {partial.date()})",
+            raise DataError([Problem(raw.label, f"no complete week of history (data end on "
+                                     f"{last_date.date()}, within the week of {partial.date()})",
                                      "supply at least one whole week (Monday to Sunday)")])
     weekly = (d.groupby(["sku", "week"], sort=True)
               .agg(units=("units", "sum"), price=("price", "mean"), promo=("promo", "max"),

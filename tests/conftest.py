@@ -1,0 +1,54 @@
+"""Shared fixtures: private copies of the bundled sample dataset, scenario files, the CLI."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "planner" / "sample_data"
+
+
+@pytest.fixture(scope="session")
+def sample_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One snapshot of planner/sample_data per session; copy it (``sample_dataset``), never edit it."""
+    dst = tmp_path_factory.mktemp("sample_source") / "data"
+    shutil.copytree(SAMPLE_DIR, dst, ignore=shutil.ignore_patterns("*.md"))
+    return dst
+
+
+@pytest.fixture
+def sample_dataset(tmp_path: Path, sample_source: Path) -> Path:
+    """A fresh, editable copy of the sample dataset at ``tmp_path / "data"``."""
+    dst = tmp_path / "data"
+    shutil.copytree(sample_source, dst)
+    return dst
+
+
+@pytest.fixture
+def write_scenario(tmp_path: Path) -> Callable[..., Path]:
+    """Write a minimal scenario YAML in ``tmp_path`` (``name: t``, ``data: data``) plus any extra keys."""
+
+    def write(data: str = "data", file: str = "scenario.yaml", **keys: Any) -> Path:
+        path = tmp_path / file
+        text = yaml.safe_dump({"name": "t", "data": data, **keys}, sort_keys=False)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """Run the real ``planner`` command line in-process: ``cli("validate", path)``."""
+    from planner.cli import main
+
+    def invoke(*args: str | Path) -> Result:
+        return CliRunner().invoke(main, [str(a) for a in args])
+
+    return invoke
