@@ -23,8 +23,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="240,1000,5000")
     parser.add_argument("--horizon", type=int, default=26)
     args = parser.parse_args()
-    print(f"{'skus':>6} {'prepare':>8} {'forecast':>9} {'policy':>8} {'evaluate':>9} {'write':>7} "
-          f"{'total':>7} {'lines':>7} {'peak MiB':>9}")
+    print(
+        f"{'skus':>6} {'prepare':>8} {'forecast':>9} {'policy':>8} {'evaluate':>9} {'write':>7} "
+        f"{'total':>7} {'lines':>7} {'peak MiB':>9}"
+    )
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -38,8 +40,10 @@ def main() -> None:
             t2 = time.perf_counter()
             tm = run.timings
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"{n:>6} {tm['prepare']:>8.2f} {tm['forecast']:>9.2f} {tm['policy']:>8.2f} "
-                  f"{tm['evaluate']:>9.2f} {t2 - t1:>7.2f} {t2 - t0:>7.2f} {len(run.lines):>7} {peak:>9.0f}")
+            print(
+                f"{n:>6} {tm['prepare']:>8.2f} {tm['forecast']:>9.2f} {tm['policy']:>8.2f} "
+                f"{tm['evaluate']:>9.2f} {t2 - t1:>7.2f} {t2 - t0:>7.2f} {len(run.lines):>7} {peak:>9.0f}"
+            )
 
 
 if __name__ == "__main__":

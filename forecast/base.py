@@ -44,9 +44,16 @@ class Forecast:
     model: str
 
     @classmethod
-    def from_paths(cls, skus: Sequence[str], weeks: pd.DatetimeIndex, levels: Sequence[float],
-                   paths: np.ndarray, model: str, mean: np.ndarray | None = None,
-                   quantiles: np.ndarray | None = None) -> Forecast:
+    def from_paths(
+        cls,
+        skus: Sequence[str],
+        weeks: pd.DatetimeIndex,
+        levels: Sequence[float],
+        paths: np.ndarray,
+        model: str,
+        mean: np.ndarray | None = None,
+        quantiles: np.ndarray | None = None,
+    ) -> Forecast:
         """Build a forecast whose quantiles (unless given) and cumulative quantiles come from ``paths``."""
         levels_arr = np.asarray(levels, dtype=float)
         paths = np.asarray(paths, dtype=np.float32)
@@ -56,8 +63,16 @@ class Forecast:
             quantiles = _path_quantiles(paths, levels_arr)
         cum = _path_quantiles(np.cumsum(paths, axis=2, dtype=np.float64), levels_arr)
         cum = np.maximum.accumulate(cum, axis=1)
-        return cls(list(skus), pd.DatetimeIndex(weeks), levels_arr, np.asarray(mean, dtype=float),
-                   np.sort(np.asarray(quantiles, dtype=float), axis=2), paths, cum, model)
+        return cls(
+            list(skus),
+            pd.DatetimeIndex(weeks),
+            levels_arr,
+            np.asarray(mean, dtype=float),
+            np.sort(np.asarray(quantiles, dtype=float), axis=2),
+            paths,
+            cum,
+            model,
+        )
 
     @property
     def horizon(self) -> int:
@@ -79,18 +94,27 @@ class Forecast:
         if np.all(factors == 1.0):
             return self
         paths = self.paths * factors[:, None, :].astype(np.float32)
-        return Forecast.from_paths(self.skus, self.weeks, self.levels, paths, self.model,
-                                   mean=self.mean * factors, quantiles=self.quantiles * factors[:, :, None])
+        return Forecast.from_paths(
+            self.skus,
+            self.weeks,
+            self.levels,
+            paths,
+            self.model,
+            mean=self.mean * factors,
+            quantiles=self.quantiles * factors[:, :, None],
+        )
 
     def weekly_frame(self) -> pd.DataFrame:
         """One row per SKU and week: ``sku, week, horizon, mean, q...`` (the forecast-file format)."""
         s, h = len(self.skus), self.horizon
-        frame = pd.DataFrame({
-            "sku": np.repeat(self.skus, h),
-            "week": np.tile(self.weeks.strftime("%Y-%m-%d"), s),
-            "horizon": np.tile(np.arange(1, h + 1), s),
-            "mean": self.mean.reshape(-1),
-        })
+        frame = pd.DataFrame(
+            {
+                "sku": np.repeat(self.skus, h),
+                "week": np.tile(self.weeks.strftime("%Y-%m-%d"), s),
+                "horizon": np.tile(np.arange(1, h + 1), s),
+                "mean": self.mean.reshape(-1),
+            }
+        )
         for k, level in enumerate(self.levels):
             frame[quantile_column(level)] = self.quantiles[:, :, k].reshape(-1)
         return frame
@@ -98,12 +122,14 @@ class Forecast:
     def cumulative_frame(self) -> pd.DataFrame:
         """One row per SKU and week: quantiles of demand summed over weeks 1..horizon."""
         s, h = len(self.skus), self.horizon
-        frame = pd.DataFrame({
-            "sku": np.repeat(self.skus, h),
-            "week": np.tile(self.weeks.strftime("%Y-%m-%d"), s),
-            "horizon": np.tile(np.arange(1, h + 1), s),
-            "cum_mean": np.cumsum(self.mean, axis=1).reshape(-1),
-        })
+        frame = pd.DataFrame(
+            {
+                "sku": np.repeat(self.skus, h),
+                "week": np.tile(self.weeks.strftime("%Y-%m-%d"), s),
+                "horizon": np.tile(np.arange(1, h + 1), s),
+                "cum_mean": np.cumsum(self.mean, axis=1).reshape(-1),
+            }
+        )
         for k, level in enumerate(self.levels):
             frame[f"cum_{quantile_column(level)}"] = self.cum_quantiles[:, :, k].reshape(-1)
         return frame

@@ -51,9 +51,16 @@ class FileForecaster(Forecaster):
         if len(missing):
             pairs = [f"{s} {w.date()}" for s, w in missing[:MAX_LISTED]]
             more = f" (+{len(missing) - MAX_LISTED} more)" if len(missing) > MAX_LISTED else ""
-            raise DataError([Problem(self.path.name, f"no forecast for {', '.join(pairs)}{more}",
-                                     f"give a row for every SKU and every week from {weeks[0].date()} "
-                                     f"to {weeks[-1].date()}")])
+            raise DataError(
+                [
+                    Problem(
+                        self.path.name,
+                        f"no forecast for {', '.join(pairs)}{more}",
+                        f"give a row for every SKU and every week from {weeks[0].date()} "
+                        f"to {weeks[-1].date()}",
+                    )
+                ]
+            )
         rows = table.loc[grid]
         s, h = len(skus), len(weeks)
         mean = rows["mean"].to_numpy(dtype=float).reshape(s, h)
@@ -61,8 +68,9 @@ class FileForecaster(Forecaster):
             paths = mean[:, None, :].astype(np.float32)
             quantiles = np.repeat(mean[:, :, None], len(levels), axis=2)
             return Forecast.from_paths(skus, weeks, levels, paths, self.name, mean=mean, quantiles=quantiles)
-        given = np.stack([rows[f"q{lv:g}"].to_numpy(dtype=float).reshape(s, h) for lv in self.file_levels_],
-                         axis=2)
+        given = np.stack(
+            [rows[f"q{lv:g}"].to_numpy(dtype=float).reshape(s, h) for lv in self.file_levels_], axis=2
+        )
         knots, values = _extended_quantile_function(np.array(self.file_levels_), given)
         quantiles = _interp_last_axis(np.asarray(levels, dtype=float), knots, values)
         paths = np.empty((s, self.n_paths, h), dtype=np.float32)
@@ -95,13 +103,27 @@ def read_forecast_file(path: Path) -> tuple[pd.DataFrame, list[float]]:
     """Read and validate a forecast file; return rows keyed by (sku, Monday) and its quantile levels."""
     label = path.name
     if not path.is_file():
-        raise DataError([Problem(str(path), "forecast file not found",
-                                 "check forecast.path in the scenario (relative to the YAML file)")])
+        raise DataError(
+            [
+                Problem(
+                    str(path),
+                    "forecast file not found",
+                    "check forecast.path in the scenario (relative to the YAML file)",
+                )
+            ]
+        )
     try:
         raw = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError([Problem(label, f"cannot be read: {str(exc).strip().splitlines()[0]}",
-                                 "save it as CSV with a header row sku,week,mean,...")]) from None
+        raise DataError(
+            [
+                Problem(
+                    label,
+                    f"cannot be read: {str(exc).strip().splitlines()[0]}",
+                    "save it as CSV with a header row sku,week,mean,...",
+                )
+            ]
+        ) from None
     raw = raw.drop(columns=[c for c in ("horizon",) if c in raw.columns])
     problems: list[Problem] = []
     for col in ("sku", "week", "mean"):
@@ -110,8 +132,9 @@ def read_forecast_file(path: Path) -> tuple[pd.DataFrame, list[float]]:
     qcols = {c: float(m.group(1)) for c in raw.columns if (m := QUANTILE_COLUMN.match(str(c)))}
     for c in raw.columns:
         if c not in ("sku", "week", "mean") and c not in qcols:
-            problems.append(Problem(label, "unknown column", "quantile columns are named like q0.1, q0.9",
-                                    column=str(c)))
+            problems.append(
+                Problem(label, "unknown column", "quantile columns are named like q0.1, q0.9", column=str(c))
+            )
     if problems:
         raise DataError(problems)
     first_line = 1 if path.suffix == ".parquet" else 2
@@ -127,8 +150,15 @@ def read_forecast_file(path: Path) -> tuple[pd.DataFrame, list[float]]:
     if levels:
         q = frame[[f"q{lv:g}" for lv in levels]].to_numpy(dtype=float)
         crossing = pd.Series((np.diff(q, axis=1) < 0).any(axis=1))
-        _flag(problems, label, crossing, first_line, None, "quantiles decrease with the level (crossing)",
-              "make q-values non-decreasing from the lowest level to the highest")
+        _flag(
+            problems,
+            label,
+            crossing,
+            first_line,
+            None,
+            "quantiles decrease with the level (crossing)",
+            "make q-values non-decreasing from the lowest level to the highest",
+        )
     frame["week"] = frame["week"] - pd.to_timedelta(frame["week"].dt.day_of_week, unit="D")
     dup = frame.duplicated(["sku", "week"], keep=False)
     _flag(problems, label, dup, first_line, "week", "duplicate sku and week", "keep one row per SKU and week")
@@ -137,10 +167,18 @@ def read_forecast_file(path: Path) -> tuple[pd.DataFrame, list[float]]:
     return frame, levels
 
 
-def _flag(problems: list[Problem], label: str, mask: pd.Series, first_line: int, column: str | None,
-          message: str, fix: str) -> None:
+def _flag(
+    problems: list[Problem],
+    label: str,
+    mask: pd.Series,
+    first_line: int,
+    column: str | None,
+    message: str,
+    fix: str,
+) -> None:
     idx = np.flatnonzero(mask.to_numpy())
     if idx.size:
         lines = tuple(int(i) + first_line for i in idx[:MAX_LISTED])
-        problems.append(Problem(label, message, fix, column=column, rows=lines,
-                                more_rows=max(0, idx.size - MAX_LISTED)))
+        problems.append(
+            Problem(label, message, fix, column=column, rows=lines, more_rows=max(0, idx.size - MAX_LISTED))
+        )

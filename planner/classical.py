@@ -80,7 +80,8 @@ def check_capacity_feasible(data: PlanningData) -> None:
         f"Worst week {data.weeks[t].date()}: stock on hand and open orders need {volume[t]:.4g} "
         f"(at the slow-sales {data.storage_quantile:g} demand quantile) against storage_capacity "
         f"{data.capacity[t]:.4g}; largest volumes: {who}. Fix: raise storage_capacity for those weeks, "
-        "or move or cancel open orders.")
+        "or move or cancel open orders."
+    )
 
 
 def plan_classical(data: PlanningData) -> PolicyResult:
@@ -116,10 +117,18 @@ def plan_classical(data: PlanningData) -> PolicyResult:
         wanted = {s: max(lot[s], rop[s] - position[s]) for s in np.flatnonzero(due)}
         for p in _suppliers_by_urgency(data, wanted, urgency):
             _order_from_supplier(data, state, p, t, wanted, urgency, notes)
-    log.info("classical policy: %d order lines in %.2f s", int((state.orders > 0).sum()),
-             time.perf_counter() - started)
-    return PolicyResult("classical", state.orders, PlanStatus.HEURISTIC,
-                        timings={"policy": time.perf_counter() - started}, notes=notes)
+    log.info(
+        "classical policy: %d order lines in %.2f s",
+        int((state.orders > 0).sum()),
+        time.perf_counter() - started,
+    )
+    return PolicyResult(
+        "classical",
+        state.orders,
+        PlanStatus.HEURISTIC,
+        timings={"policy": time.perf_counter() - started},
+        notes=notes,
+    )
 
 
 def _suppliers_by_urgency(data: PlanningData, wanted: dict[int, float], urgency: np.ndarray) -> list[int]:
@@ -130,15 +139,24 @@ def _suppliers_by_urgency(data: PlanningData, wanted: dict[int, float], urgency:
     return sorted(first, key=lambda p: (first[p], p))
 
 
-def _order_from_supplier(data: PlanningData, state: _State, p: int, t: int, wanted: dict[int, float],
-                         urgency: np.ndarray, notes: list[str]) -> None:
+def _order_from_supplier(
+    data: PlanningData,
+    state: _State,
+    p: int,
+    t: int,
+    wanted: dict[int, float],
+    urgency: np.ndarray,
+    notes: list[str],
+) -> None:
     lines = sorted((s for s in wanted if data.supplier_idx[s] == p), key=lambda s: (urgency[s], s))
     placed: list[tuple[int, float]] = []
     for s in lines:
         q = _largest_fitting(data, state, s, t, wanted[s])
         if q < wanted[s] - TOL:
-            notes.append(f"{data.weeks[t].date()} {data.skus[s]}: cut from {wanted[s]:g} to {q:g} units "
-                         "by storage capacity or budget")
+            notes.append(
+                f"{data.weeks[t].date()} {data.skus[s]}: cut from {wanted[s]:g} to {q:g} units "
+                "by storage capacity or budget"
+            )
         if q > 0:
             state.apply(data, s, t, q)
             placed.append((s, q))
@@ -147,7 +165,7 @@ def _order_from_supplier(data: PlanningData, state: _State, p: int, t: int, want
     while placed and value < mov - TOL:
         grown = False
         for s, _ in placed:
-            if state.fits(data, s, t, data.pack[s]):
+            if data.unit_cost[s] > 0 and state.fits(data, s, t, data.pack[s]):
                 state.apply(data, s, t, data.pack[s])
                 value += data.unit_cost[s] * data.pack[s]
                 grown = True
@@ -158,8 +176,10 @@ def _order_from_supplier(data: PlanningData, state: _State, p: int, t: int, want
     if placed and value < mov - TOL:
         for s, _ in placed:
             state.apply(data, s, t, -state.orders[s, t])
-        notes.append(f"{data.weeks[t].date()} {data.suppliers[p]}: order value {value:.2f} below the "
-                     f"minimum {mov:.2f} and cannot be raised; lines deferred")
+        notes.append(
+            f"{data.weeks[t].date()} {data.suppliers[p]}: order value {value:.2f} below the "
+            f"minimum {mov:.2f} and cannot be raised; lines deferred"
+        )
 
 
 def _largest_fitting(data: PlanningData, state: _State, s: int, t: int, want: float) -> float:

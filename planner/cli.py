@@ -21,8 +21,13 @@ from planner.errors import PlannerError
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 out = Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
 SCENARIO = click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-OUT = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-                   help="Folder for the outputs (created if missing; files are replaced atomically).")
+OUT = click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for the outputs (created if missing; files are replaced atomically).",
+)
 
 
 @contextmanager
@@ -70,17 +75,23 @@ def validate(scenario: Path) -> None:
     ds = prep.dataset
     for w in ds.warnings:
         err.print(f"[yellow]warning:[/] {escape(str(w))}")
-    out.print(f"ok: scenario '{prep.scenario.name}', {len(ds.items)} SKUs, {len(ds.suppliers)} suppliers, "
-              f"{ds.history['week'].nunique()} weeks of history to {ds.last_week.date()}, "
-              f"{len(ds.open_orders)} open orders; plan starts {prep.plan_start.date()} "
-              f"for {prep.scenario.horizon_weeks} weeks")
+    out.print(
+        f"ok: scenario '{prep.scenario.name}', {len(ds.items)} SKUs, {len(ds.suppliers)} suppliers, "
+        f"{ds.history['week'].nunique()} weeks of history to {ds.last_week.date()}, "
+        f"{len(ds.open_orders)} open orders; plan starts {prep.plan_start.date()} "
+        f"for {prep.scenario.horizon_weeks} weeks"
+    )
 
 
 @main.command()
 @SCENARIO
 @OUT
-@click.option("--policy", type=click.Choice(["classical"]), default=None,
-              help="Planning policy (default: the scenario's 'policy').")
+@click.option(
+    "--policy",
+    type=click.Choice(["classical"]),
+    default=None,
+    help="Planning policy (default: the scenario's 'policy').",
+)
 def plan(scenario: Path, out_dir: Path, policy: str | None) -> None:
     """Plan weekly purchases and write purchase_plan.csv, projection.csv, summary.json, manifest.json.
 
@@ -91,22 +102,27 @@ def plan(scenario: Path, out_dir: Path, policy: str | None) -> None:
     """
     from planner.pipeline import run_plan, write_plan
 
-    with _user_errors():
-        with _progress() as step:
-            run = run_plan(scenario, policy, step)
-            step("writing outputs")
-            written = write_plan(run, out_dir)
+    with _user_errors(), _progress() as step:
+        run = run_plan(scenario, policy, step)
+        step("writing outputs")
+        written = write_plan(run, out_dir)
     for w in run.prepared.dataset.warnings:
         err.print(f"[yellow]warning:[/] {escape(str(w))}")
     s = run.summary
     c = s["costs_expected"]
-    out.print(f"{s['policy']} plan ({s['status']}) for {s['horizon']['start']}..{s['horizon']['end']}: "
-              f"{s['counts']['order_lines']} order lines, {s['counts']['purchase_orders']} purchase orders")
-    out.print(f"expected costs: purchase {c['purchase']:,.0f}, ordering {c['ordering']:,.0f}, "
-              f"holding {c['holding']:,.0f}, shortage {c['shortage']:,.0f}, total {c['total']:,.0f}")
-    out.print(f"expected fill rate {s['service']['expected_fill_rate']:.1%}, cycle service "
-              f"{s['service']['expected_cycle_service']:.1%}; "
-              f"{s['service']['skus_below_target_count']} SKUs below their service target in some week")
+    out.print(
+        f"{s['policy']} plan ({s['status']}) for {s['horizon']['start']}..{s['horizon']['end']}: "
+        f"{s['counts']['order_lines']} order lines, {s['counts']['purchase_orders']} purchase orders"
+    )
+    out.print(
+        f"expected costs: purchase {c['purchase']:,.0f}, ordering {c['ordering']:,.0f}, "
+        f"holding {c['holding']:,.0f}, shortage {c['shortage']:,.0f}, total {c['total']:,.0f}"
+    )
+    out.print(
+        f"expected fill rate {s['service']['expected_fill_rate']:.1%}, cycle service "
+        f"{s['service']['expected_cycle_service']:.1%}; "
+        f"{s['service']['skus_below_target_count']} SKUs below their service target in some week"
+    )
     for path in written:
         out.print(f"wrote {path}")
 
@@ -123,13 +139,14 @@ def kpis(scenario: Path, out_dir: Path) -> None:
     """
     from planner.pipeline import run_kpis, write_kpis
 
-    with _user_errors():
-        with _progress() as step:
-            prep, table = run_kpis(scenario, step)
-            written = write_kpis(prep, table, out_dir)
-    out.print(f"{len(table)} SKUs: median EOQ {table['eoq'].median():.1f} units, median turnover "
-              f"{table['inventory_turnover'].median():.1f}/year, annual holding cost "
-              f"{table['annual_holding_cost'].sum():,.0f}")
+    with _user_errors(), _progress() as step:
+        prep, table = run_kpis(scenario, step)
+        written = write_kpis(prep, table, out_dir)
+    out.print(
+        f"{len(table)} SKUs: median EOQ {table['eoq'].median():.1f} units, median turnover "
+        f"{table['inventory_turnover'].median():.1f}/year, annual holding cost "
+        f"{table['annual_holding_cost'].sum():,.0f}"
+    )
     for path in written:
         out.print(f"wrote {path}")
 
@@ -137,8 +154,12 @@ def kpis(scenario: Path, out_dir: Path) -> None:
 @main.command("import-m5")
 @click.argument("m5_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @OUT
-@click.option("--assumptions", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="YAML with suppliers, lead times and costs (default: the bundled m5.yaml).")
+@click.option(
+    "--assumptions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML with suppliers, lead times and costs (default: the bundled m5.yaml).",
+)
 @click.option("--max-series", type=click.IntRange(min=1), default=None, help="Keep only the first N series.")
 def import_m5_cmd(m5_dir: Path, out_dir: Path, assumptions: Path | None, max_series: int | None) -> None:
     """Convert M5-format files (sales, calendar, sell prices) into a dataset folder.
@@ -152,7 +173,9 @@ def import_m5_cmd(m5_dir: Path, out_dir: Path, assumptions: Path | None, max_ser
     with _user_errors(), _progress() as step:
         step("reading M5 files")
         sales, calendar, prices = find_m5_files(m5_dir)
-        info = import_m5(sales, calendar, prices, out_dir, load_assumptions(assumptions), max_series=max_series)
+        info = import_m5(
+            sales, calendar, prices, out_dir, load_assumptions(assumptions), max_series=max_series
+        )
     out.print(f"imported {info.get('series', '?')} series into {out_dir}")
     for key, value in info.items():
         if key != "files":

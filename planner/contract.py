@@ -68,10 +68,19 @@ ITEMS = Table(
         Column("moq", "int", doc="minimum order quantity in units (0 = none)"),
         Column("pack_size", "int", min=0.0, min_exclusive=True, doc="units per pack (> 0)"),
         Column("holding_rate", "float", required=False, doc="annual holding cost as a fraction of unit cost"),
-        Column("holding_cost", "float", required=False, doc="holding cost per unit-week; overrides holding_rate"),
+        Column(
+            "holding_cost", "float", required=False, doc="holding cost per unit-week; overrides holding_rate"
+        ),
         Column("shortage_cost", "float", required=False, doc="penalty per unit short"),
-        Column("service_level", "float", required=False, min=0.0, min_exclusive=True, max=0.9999,
-               doc="target probability of covering cumulative demand, in (0, 1)"),
+        Column(
+            "service_level",
+            "float",
+            required=False,
+            min=0.0,
+            min_exclusive=True,
+            max=0.9999,
+            doc="target probability of covering cumulative demand, in (0, 1)",
+        ),
         Column("order_cost", "float", required=False, doc="fixed cost per order line"),
         Column("category", "str", required=False),
     ),

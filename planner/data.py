@@ -88,16 +88,26 @@ def monday(dates: pd.Series) -> pd.Series:
 def _locate(folder: Path, table: Table, problems: list[Problem]) -> Path | None:
     csv, parquet = folder / f"{table.name}.csv", folder / f"{table.name}.parquet"
     if csv.exists() and parquet.exists():
-        problems.append(Problem(f"{table.name}.csv", f"both {csv.name} and {parquet.name} exist",
-                                "keep only one of the two files"))
+        problems.append(
+            Problem(
+                f"{table.name}.csv",
+                f"both {csv.name} and {parquet.name} exist",
+                "keep only one of the two files",
+            )
+        )
         return None
     if csv.exists():
         return csv
     if parquet.exists():
         return parquet
     if table.required:
-        problems.append(Problem(f"{table.name}.csv", f"required file is missing from {folder}",
-                                f"add {table.name}.csv with columns {', '.join(_required(table))}"))
+        problems.append(
+            Problem(
+                f"{table.name}.csv",
+                f"required file is missing from {folder}",
+                f"add {table.name}.csv with columns {', '.join(_required(table))}",
+            )
+        )
     return None
 
 
@@ -115,13 +125,21 @@ def _read(path: Path, table: Table, problems: list[Problem]) -> RawTable | None:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
             first_line = 2
     except pd.errors.EmptyDataError:
-        problems.append(Problem(path.name, "file is empty (no header row)",
-                                f"write the header {','.join(_required(table))} and the data rows"))
+        problems.append(
+            Problem(
+                path.name,
+                "file is empty (no header row)",
+                f"write the header {','.join(_required(table))} and the data rows",
+            )
+        )
         return None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
-        fix = ("write it again as a Parquet file, or replace it by a CSV file" if path.suffix == ".parquet"
-               else "save it as UTF-8 CSV with one header row and comma separators")
+        fix = (
+            "write it again as a Parquet file, or replace it by a CSV file"
+            if path.suffix == ".parquet"
+            else "save it as UTF-8 CSV with one header row and comma separators"
+        )
         problems.append(Problem(path.name, f"cannot be read: {reason}", fix))
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -134,8 +152,14 @@ def _check_columns(raw: RawTable, problems: list[Problem]) -> bool:
     for col in _required(raw.table):
         if col not in raw.frame.columns:
             ok = False
-            problems.append(Problem(raw.label, "required column is missing", column=col,
-                                    fix=f"add a '{col}' column ({raw.table.column(col).doc or col})"))
+            problems.append(
+                Problem(
+                    raw.label,
+                    "required column is missing",
+                    column=col,
+                    fix=f"add a '{col}' column ({raw.table.column(col).doc or col})",
+                )
+            )
     for col in raw.frame.columns:
         if col not in known:
             hint = difflib.get_close_matches(col.lower(), known, n=1)
@@ -143,16 +167,25 @@ def _check_columns(raw: RawTable, problems: list[Problem]) -> bool:
             problems.append(Problem(raw.label, "unknown column", column=col, fix=fix))
             ok = False
     if ok and raw.frame.empty and raw.table.name in NEEDS_ROWS:
-        problems.append(Problem(raw.label, "file has a header but no rows",
-                                f"add at least one {NEEDS_ROWS[raw.table.name]}"))
+        problems.append(
+            Problem(
+                raw.label, "file has a header but no rows", f"add at least one {NEEDS_ROWS[raw.table.name]}"
+            )
+        )
         ok = False
     return ok
 
 
 def _located(raw: RawTable, mask: pd.Series, message: str, fix: str, column: str | None) -> Problem:
     lines = raw.lines(mask)
-    return Problem(raw.label, message, fix, column=column, rows=tuple(lines[:MAX_LISTED_ROWS]),
-                   more_rows=max(0, len(lines) - MAX_LISTED_ROWS))
+    return Problem(
+        raw.label,
+        message,
+        fix,
+        column=column,
+        rows=tuple(lines[:MAX_LISTED_ROWS]),
+        more_rows=max(0, len(lines) - MAX_LISTED_ROWS),
+    )
 
 
 def _examples(values: pd.Series, n: int = 3) -> str:
@@ -183,12 +216,22 @@ def _parse_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.Ser
         parsed = parse_dates(text.where(~blank))
         bad = parsed.isna() & ~blank
         if bad.any():
-            problems.append(_located(raw, bad, f"unparsable date {_examples(text[bad])}",
-                                     "write dates as YYYY-MM-DD", col.name))
+            problems.append(
+                _located(
+                    raw, bad, f"unparsable date {_examples(text[bad])}", "write dates as YYYY-MM-DD", col.name
+                )
+            )
         implausible = parsed.notna() & ((parsed.dt.year < MIN_YEAR) | (parsed.dt.year > MAX_YEAR))
         if implausible.any():
-            problems.append(_located(raw, implausible, f"implausible date {_examples(text[implausible])}",
-                                     f"check the year (accepted: {MIN_YEAR} to {MAX_YEAR})", col.name))
+            problems.append(
+                _located(
+                    raw,
+                    implausible,
+                    f"implausible date {_examples(text[implausible])}",
+                    f"check the year (accepted: {MIN_YEAR} to {MAX_YEAR})",
+                    col.name,
+                )
+            )
         return parsed.where(~implausible)
     if col.kind == "flag":
         text = text.str.lower().replace({"true": "1", "false": "0"})  # Parquet booleans
@@ -197,43 +240,81 @@ def _parse_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.Ser
     if col.kind == "flag":
         bad = ~blank & ~values.isin([0, 1])
         if bad.any():
-            problems.append(_located(raw, bad, f"must be 0 or 1, got {_examples(text[bad])}",
-                                     "use 1 for yes and 0 for no", col.name))
+            problems.append(
+                _located(
+                    raw,
+                    bad,
+                    f"must be 0 or 1, got {_examples(text[bad])}",
+                    "use 1 for yes and 0 for no",
+                    col.name,
+                )
+            )
         return values.where(~bad)
     not_number = values.isna() & ~blank & ~spelled_non_finite
     if not_number.any():
-        problems.append(_located(raw, not_number, f"not a number: {_examples(text[not_number])}",
-                                 "write plain numbers with '.' as the decimal point", col.name))
+        problems.append(
+            _located(
+                raw,
+                not_number,
+                f"not a number: {_examples(text[not_number])}",
+                "write plain numbers with '.' as the decimal point",
+                col.name,
+            )
+        )
     non_finite = ~blank & (spelled_non_finite | np.isinf(values))
     if non_finite.any():
-        problems.append(_located(raw, non_finite, f"non-finite value {_examples(text[non_finite])}",
-                                 "use a finite number (leave the cell empty only where the column is optional)",
-                                 col.name))
+        problems.append(
+            _located(
+                raw,
+                non_finite,
+                f"non-finite value {_examples(text[non_finite])}",
+                "use a finite number (leave the cell empty only where the column is optional)",
+                col.name,
+            )
+        )
     valid = values.where(np.isfinite(values))
     _check_bounds(raw, col, valid, text, problems)
     return valid
 
 
-def _check_bounds(raw: RawTable, col: Column, values: pd.Series, text: pd.Series,
-                  problems: list[Problem]) -> None:
+def _check_bounds(
+    raw: RawTable, col: Column, values: pd.Series, text: pd.Series, problems: list[Problem]
+) -> None:
     """Range and whole-number rules; offending values are quoted as written in the file."""
     present = values.notna()
     if col.min is not None:
         bad = present & ((values <= col.min) if col.min_exclusive else (values < col.min))
         if bad.any():
             op = ">" if col.min_exclusive else ">="
-            problems.append(_located(raw, bad, f"must be {op} {col.min:g}, got {_examples(text[bad])}",
-                                     _bound_fix(col), col.name))
+            problems.append(
+                _located(
+                    raw,
+                    bad,
+                    f"must be {op} {col.min:g}, got {_examples(text[bad])}",
+                    _bound_fix(col),
+                    col.name,
+                )
+            )
     if col.max is not None:
         bad = present & (values > col.max)
         if bad.any():
-            problems.append(_located(raw, bad, f"must be <= {col.max:g}, got {_examples(text[bad])}",
-                                     _bound_fix(col), col.name))
+            problems.append(
+                _located(
+                    raw, bad, f"must be <= {col.max:g}, got {_examples(text[bad])}", _bound_fix(col), col.name
+                )
+            )
     if col.kind == "int":
         bad = present & (values != np.floor(values))
         if bad.any():
-            problems.append(_located(raw, bad, f"must be a whole number, got {_examples(text[bad])}",
-                                     f"round '{col.name}' to a whole number", col.name))
+            problems.append(
+                _located(
+                    raw,
+                    bad,
+                    f"must be a whole number, got {_examples(text[bad])}",
+                    f"round '{col.name}' to a whole number",
+                    col.name,
+                )
+            )
 
 
 def _bound_fix(col: Column) -> str:
@@ -264,17 +345,26 @@ def _check_duplicates(raw: RawTable, frame: pd.DataFrame, problems: list[Problem
     if dup.any():
         what = " and ".join(f"'{k}'" for k in key)
         shown = frame.loc[dup, key].astype(str).agg(" ".join, axis=1)
-        problems.append(_located(raw, dup, f"duplicate {what}: {_examples(shown)}",
-                                 f"keep one row per {what}", key[0]))
+        problems.append(
+            _located(raw, dup, f"duplicate {what}: {_examples(shown)}", f"keep one row per {what}", key[0])
+        )
 
 
-def _check_reference(raw: RawTable, frame: pd.DataFrame, column: str, known: pd.Index,
-                     target: str, problems: list[Problem]) -> None:
+def _check_reference(
+    raw: RawTable, frame: pd.DataFrame, column: str, known: pd.Index, target: str, problems: list[Problem]
+) -> None:
     present = frame[column].notna()
     unknown = present & ~frame[column].isin(known)
     if unknown.any():
-        problems.append(_located(raw, unknown, f"{_examples(frame.loc[unknown, column])} not in {target}",
-                                 f"add them to {target} or remove these rows", column))
+        problems.append(
+            _located(
+                raw,
+                unknown,
+                f"{_examples(frame.loc[unknown, column])} not in {target}",
+                f"add them to {target} or remove these rows",
+                column,
+            )
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -286,8 +376,15 @@ def load_dataset(folder: Path | str) -> Dataset:
     folder = Path(folder)
     problems: list[Problem] = []
     if not folder.is_dir():
-        raise DataError([Problem(str(folder), "dataset folder does not exist",
-                                 "point the scenario's 'data' key at a folder holding demand.csv, items.csv, ...")])
+        raise DataError(
+            [
+                Problem(
+                    str(folder),
+                    "dataset folder does not exist",
+                    "point the scenario's 'data' key at a folder holding demand.csv, items.csv, ...",
+                )
+            ]
+        )
     raws: dict[str, RawTable] = {}
     for table in TABLES:
         path = _locate(folder, table, problems)
@@ -305,14 +402,21 @@ def load_dataset(folder: Path | str) -> Dataset:
     return _assemble(folder, raws, parsed)
 
 
-def _check_references(raws: dict[str, RawTable], parsed: dict[str, pd.DataFrame],
-                      problems: list[Problem]) -> None:
+def _check_references(
+    raws: dict[str, RawTable], parsed: dict[str, pd.DataFrame], problems: list[Problem]
+) -> None:
     if "items" not in parsed:
         return
     skus = pd.Index(parsed["items"]["sku"].dropna())
     if "suppliers" in parsed:
-        _check_reference(raws["items"], parsed["items"], "supplier",
-                         pd.Index(parsed["suppliers"]["supplier"].dropna()), raws["suppliers"].label, problems)
+        _check_reference(
+            raws["items"],
+            parsed["items"],
+            "supplier",
+            pd.Index(parsed["suppliers"]["supplier"].dropna()),
+            raws["suppliers"].label,
+            problems,
+        )
     for name in ("demand", "inventory", "open_orders"):
         if name in parsed:
             _check_reference(raws[name], parsed[name], "sku", skus, raws["items"].label, problems)
@@ -327,21 +431,34 @@ def _assemble(folder: Path, raws: dict[str, RawTable], parsed: dict[str, pd.Data
     inventory = parsed["inventory"].set_index("sku")["on_hand"]
     missing_inv = items.index.difference(inventory.index)
     if len(missing_inv):
-        warnings.append(Problem(raws["inventory"].label,
-                                f"{len(missing_inv)} item(s) have no row, taken as 0 on hand: "
-                                f"{_examples(pd.Series(missing_inv))}",
-                                "add a row with on_hand for each item"))
+        warnings.append(
+            Problem(
+                raws["inventory"].label,
+                f"{len(missing_inv)} item(s) have no row, taken as 0 on hand: "
+                f"{_examples(pd.Series(missing_inv))}",
+                "add a row with on_hand for each item",
+            )
+        )
     on_hand = inventory.reindex(items.index).fillna(0.0).astype(float)
     open_orders = _open_orders(parsed.get("open_orders"))
     calendar = _calendar(parsed.get("calendar"))
-    return Dataset(folder=folder, history=history, items=items, suppliers=suppliers, on_hand=on_hand,
-                   open_orders=open_orders, calendar=calendar,
-                   files={name: raw.path for name, raw in raws.items()}, last_week=last_week,
-                   warnings=warnings)
+    return Dataset(
+        folder=folder,
+        history=history,
+        items=items,
+        suppliers=suppliers,
+        on_hand=on_hand,
+        open_orders=open_orders,
+        calendar=calendar,
+        files={name: raw.path for name, raw in raws.items()},
+        last_week=last_week,
+        warnings=warnings,
+    )
 
 
-def _weekly_history(raw: RawTable, demand: pd.DataFrame,
-                    skus: pd.Index) -> tuple[pd.DataFrame, pd.Timestamp, list[Problem]]:
+def _weekly_history(
+    raw: RawTable, demand: pd.DataFrame, skus: pd.Index
+) -> tuple[pd.DataFrame, pd.Timestamp, list[Problem]]:
     """Sum rows into ISO weeks and complete each SKU's weeks up to the last week with zeros."""
     warnings: list[Problem] = []
     d = demand.drop(columns="_line").copy()
@@ -350,23 +467,46 @@ def _weekly_history(raw: RawTable, demand: pd.DataFrame,
     last_date = d["date"].max()
     if daily and last_date.weekday() != 6:
         partial = monday(pd.Series([last_date])).iloc[0]
-        warnings.append(Problem(raw.label, f"the last week ({partial.date()}) is incomplete (data end on "
-                                f"{last_date.date()}) and is left out of the history",
-                                "supply whole weeks (through Sunday)"))
+        warnings.append(
+            Problem(
+                raw.label,
+                f"the last week ({partial.date()}) is incomplete (data end on "
+                f"{last_date.date()}) and is left out of the history",
+                "supply whole weeks (through Sunday)",
+            )
+        )
         d = d[d["week"] < partial]
         if d.empty:
-            raise DataError([Problem(raw.label, f"no complete week of history (data end on "
-                                     f"{last_date.date()}, within the week of {partial.date()})",
-                                     "supply at least one whole week (Monday to Sunday)")])
-    weekly = (d.groupby(["sku", "week"], sort=True)
-              .agg(units=("units", "sum"), price=("price", "mean"), promo=("promo", "max"),
-                   stockout=("stockout", "max")).reset_index())
+            raise DataError(
+                [
+                    Problem(
+                        raw.label,
+                        f"no complete week of history (data end on "
+                        f"{last_date.date()}, within the week of {partial.date()})",
+                        "supply at least one whole week (Monday to Sunday)",
+                    )
+                ]
+            )
+    weekly = (
+        d.groupby(["sku", "week"], sort=True)
+        .agg(
+            units=("units", "sum"),
+            price=("price", "mean"),
+            promo=("promo", "max"),
+            stockout=("stockout", "max"),
+        )
+        .reset_index()
+    )
     last_week = weekly["week"].max()
     first = weekly.groupby("sku")["week"].min()
     n_weeks = ((last_week - first) // WEEK).to_numpy(dtype=np.int64) + 1
     offsets = np.arange(n_weeks.sum()) - np.repeat(np.cumsum(n_weeks) - n_weeks, n_weeks)
-    grid = pd.DataFrame({"sku": np.repeat(first.index.to_numpy(), n_weeks),
-                         "week": np.repeat(first.to_numpy(), n_weeks) + offsets * WEEK})
+    grid = pd.DataFrame(
+        {
+            "sku": np.repeat(first.index.to_numpy(), n_weeks),
+            "week": np.repeat(first.to_numpy(), n_weeks) + offsets * WEEK,
+        }
+    )
     hist = grid.merge(weekly, on=["sku", "week"], how="left")
     hist["units"] = hist["units"].fillna(0.0)
     hist["promo"] = hist["promo"].fillna(0).astype(int)
@@ -374,17 +514,28 @@ def _weekly_history(raw: RawTable, demand: pd.DataFrame,
     hist["price"] = hist.groupby("sku")["price"].ffill()
     no_history = skus.difference(first.index)
     if len(no_history):
-        warnings.append(Problem(raw.label, f"{len(no_history)} item(s) have no sales history: "
-                                f"{_examples(pd.Series(no_history))}; they are planned from other "
-                                "information only (zero demand for the baseline forecast)",
-                                "add their history or supply a forecast file"))
+        warnings.append(
+            Problem(
+                raw.label,
+                f"{len(no_history)} item(s) have no sales history: "
+                f"{_examples(pd.Series(no_history))}; they are planned from other "
+                "information only (zero demand for the baseline forecast)",
+                "add their history or supply a forecast file",
+            )
+        )
     return hist.sort_values(["sku", "week"]).reset_index(drop=True), last_week, warnings
 
 
 def _open_orders(frame: pd.DataFrame | None) -> pd.DataFrame:
     if frame is None or frame.empty:
-        return pd.DataFrame({"sku": pd.Series(dtype=object), "week": pd.Series(dtype="datetime64[ns]"),
-                             "units": pd.Series(dtype=float), "line": pd.Series(dtype=int)})
+        return pd.DataFrame(
+            {
+                "sku": pd.Series(dtype=object),
+                "week": pd.Series(dtype="datetime64[ns]"),
+                "units": pd.Series(dtype=float),
+                "line": pd.Series(dtype=int),
+            }
+        )
     out = frame.rename(columns={"_line": "line"}).copy()
     out["week"] = monday(out["arrival_date"])
     return out[["sku", "week", "units", "line", "arrival_date"]].reset_index(drop=True)
@@ -392,8 +543,13 @@ def _open_orders(frame: pd.DataFrame | None) -> pd.DataFrame:
 
 def _calendar(frame: pd.DataFrame | None) -> pd.DataFrame:
     if frame is None or frame.empty:
-        return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "event": pd.Series(dtype=object),
-                             "week": pd.Series(dtype="datetime64[ns]")})
+        return pd.DataFrame(
+            {
+                "date": pd.Series(dtype="datetime64[ns]"),
+                "event": pd.Series(dtype=object),
+                "week": pd.Series(dtype="datetime64[ns]"),
+            }
+        )
     out = frame.drop(columns="_line").copy()
     out["week"] = monday(out["date"])
     return out.reset_index(drop=True)
@@ -406,9 +562,16 @@ def check_open_orders(dataset: Dataset, plan_start: pd.Timestamp) -> None:
     if past.any():
         label = dataset.files["open_orders"].name
         lines = oo.loc[past, "line"].tolist()
-        raise DataError([Problem(label, f"arrival_date before the plan start week {plan_start.date()}: "
-                                 f"{_examples(oo.loc[past, 'arrival_date'].dt.date)}",
-                                 "add received units to inventory.csv on_hand and remove these rows, "
-                                 "or correct the date", column="arrival_date",
-                                 rows=tuple(lines[:MAX_LISTED_ROWS]),
-                                 more_rows=max(0, len(lines) - MAX_LISTED_ROWS))])
+        raise DataError(
+            [
+                Problem(
+                    label,
+                    f"arrival_date before the plan start week {plan_start.date()}: "
+                    f"{_examples(oo.loc[past, 'arrival_date'].dt.date)}",
+                    "add received units to inventory.csv on_hand and remove these rows, or correct the date",
+                    column="arrival_date",
+                    rows=tuple(lines[:MAX_LISTED_ROWS]),
+                    more_rows=max(0, len(lines) - MAX_LISTED_ROWS),
+                )
+            ]
+        )

@@ -32,16 +32,18 @@ def purchase_plan(data: PlanningData, orders: np.ndarray) -> pd.DataFrame:
     s, t = s[order], t[order]
     units = orders[s, t]
     arrival = data.weeks[0] + pd.to_timedelta(7 * (t + data.lead_time[s]), unit="D")
-    frame = pd.DataFrame({
-        "order_week": _iso(data.weeks[t]),
-        "sku": np.asarray(data.skus, dtype=object)[s],
-        "supplier": np.asarray(data.suppliers, dtype=object)[data.supplier_idx[s]],
-        "units": units.round().astype(np.int64),
-        "packs": np.round(units / data.pack[s]).astype(np.int64),
-        "arrival_week": _iso(arrival),
-        "unit_cost": data.unit_cost[s].round(4),
-        "order_value": (units * data.unit_cost[s]).round(2),
-    })
+    frame = pd.DataFrame(
+        {
+            "order_week": _iso(data.weeks[t]),
+            "sku": np.asarray(data.skus, dtype=object)[s],
+            "supplier": np.asarray(data.suppliers, dtype=object)[data.supplier_idx[s]],
+            "units": units.round().astype(np.int64),
+            "packs": np.round(units / data.pack[s]).astype(np.int64),
+            "arrival_week": _iso(arrival),
+            "unit_cost": data.unit_cost[s].round(4),
+            "order_value": (units * data.unit_cost[s]).round(2),
+        }
+    )
     return frame[PLAN_COLUMNS]
 
 
@@ -56,14 +58,16 @@ def projection_frame(data: PlanningData, receipts: np.ndarray, outcome: PathOutc
     s_count, h = data.n_skus, data.horizon
     start, end = mean_projection(data, receipts)
     cautious = cautious_stock(data, receipts)
-    frame = pd.DataFrame({
-        "sku": np.repeat(data.skus, h),
-        "week": np.tile(_iso(data.weeks), s_count),
-        "horizon": np.tile(np.arange(1, h + 1), s_count),
-        "arrivals": receipts.reshape(-1),
-        "open_order_arrivals": data.open_arrivals.reshape(-1),
-        "demand_mean": data.demand_mean.reshape(-1),
-    })
+    frame = pd.DataFrame(
+        {
+            "sku": np.repeat(data.skus, h),
+            "week": np.tile(_iso(data.weeks), s_count),
+            "horizon": np.tile(np.arange(1, h + 1), s_count),
+            "arrivals": receipts.reshape(-1),
+            "open_order_arrivals": data.open_arrivals.reshape(-1),
+            "demand_mean": data.demand_mean.reshape(-1),
+        }
+    )
     fc = data.forecast
     for k, level in enumerate(fc.levels):
         frame[f"demand_{quantile_column(level)}"] = fc.quantiles[:, :, k].reshape(-1)
@@ -79,8 +83,9 @@ def projection_frame(data: PlanningData, receipts: np.ndarray, outcome: PathOutc
     return frame
 
 
-def summary(data: PlanningData, result: PolicyResult, receipts: np.ndarray, outcome: PathOutcome,
-            lines: pd.DataFrame) -> dict:
+def summary(
+    data: PlanningData, result: PolicyResult, receipts: np.ndarray, outcome: PathOutcome, lines: pd.DataFrame
+) -> dict:
     """Costs, service, storage and counts for ``summary.json``."""
     costs = cost_breakdown(data, result.orders, outcome)
     y, z = order_events(data, result.orders)
@@ -90,9 +95,14 @@ def summary(data: PlanningData, result: PolicyResult, receipts: np.ndarray, outc
     short_skus = np.flatnonzero((shortfall * ~fixed).max(axis=1) > 1e-6)
     demand = outcome.demand.sum()
     storage = [
-        {"week": str(w.date()), "volume": float(v),
-         "capacity": None if data.capacity is None else float(data.capacity[t]),
-         "utilisation": None if data.capacity is None or data.capacity[t] == 0 else float(v / data.capacity[t])}
+        {
+            "week": str(w.date()),
+            "volume": float(v),
+            "capacity": None if data.capacity is None else float(data.capacity[t]),
+            "utilisation": None
+            if data.capacity is None or data.capacity[t] == 0
+            else float(v / data.capacity[t]),
+        }
         for t, (w, v) in enumerate(zip(data.weeks, volume, strict=True))
     ]
     spend = data.unit_cost @ result.orders
@@ -102,8 +112,11 @@ def summary(data: PlanningData, result: PolicyResult, receipts: np.ndarray, outc
         "objective": result.objective,
         "bound": result.bound,
         "gap": result.gap,
-        "horizon": {"start": str(data.weeks[0].date()), "end": str(data.weeks[-1].date()),
-                    "weeks": data.horizon},
+        "horizon": {
+            "start": str(data.weeks[0].date()),
+            "end": str(data.weeks[-1].date()),
+            "weeks": data.horizon,
+        },
         "costs_expected": costs,
         "service": {
             "target_default": float(np.median(data.service_level)),
@@ -116,17 +129,32 @@ def summary(data: PlanningData, result: PolicyResult, receipts: np.ndarray, outc
             "skus_below_target": [data.skus[s] for s in short_skus[:50]],
             "skus_below_target_count": int(short_skus.size),
             "note": "targets: cumulative supply >= the service-level quantile of cumulative demand; "
-                    "'unavoidable' counts weeks before the first possible arrival of a new order; fill rate and cycle service replay the plan against the forecast's sample paths",
+            "'unavoidable' counts weeks before the first possible arrival of a new order; "
+            "fill rate and cycle service replay the plan against the forecast's sample paths",
         },
-        "storage": {"basis_quantile": data.storage_quantile, "weeks": storage,
-                    "binding_weeks": [s["week"] for s in storage
-                                      if s["utilisation"] is not None and s["utilisation"] >= 0.99]},
-        "spend_by_week": [{"week": str(w.date()), "spend": float(v),
-                           "budget": None if data.budget is None else float(data.budget[t])}
-                          for t, (w, v) in enumerate(zip(data.weeks, spend, strict=True))],
-        "counts": {"skus": data.n_skus, "suppliers": len(data.suppliers), "order_lines": int(y.sum()),
-                   "purchase_orders": int(z.sum()), "skus_ordered": int(y.any(axis=1).sum()),
-                   "units_ordered": float(lines["units"].sum())},
+        "storage": {
+            "basis_quantile": data.storage_quantile,
+            "weeks": storage,
+            "binding_weeks": [
+                s["week"] for s in storage if s["utilisation"] is not None and s["utilisation"] >= 0.99
+            ],
+        },
+        "spend_by_week": [
+            {
+                "week": str(w.date()),
+                "spend": float(v),
+                "budget": None if data.budget is None else float(data.budget[t]),
+            }
+            for t, (w, v) in enumerate(zip(data.weeks, spend, strict=True))
+        ],
+        "counts": {
+            "skus": data.n_skus,
+            "suppliers": len(data.suppliers),
+            "order_lines": int(y.sum()),
+            "purchase_orders": int(z.sum()),
+            "skus_ordered": int(y.any(axis=1).sum()),
+            "units_ordered": float(lines["units"].sum()),
+        },
         "notes": result.notes[:100],
         "notes_count": len(result.notes),
     }

@@ -74,25 +74,27 @@ def sku_kpis(data: PlanningData) -> pd.DataFrame:
     avg = q / 2.0 + ss
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(mu > 0, data.on_hand / mu, np.inf)
-    return pd.DataFrame({
-        "sku": data.skus,
-        "supplier": np.asarray(data.suppliers)[data.supplier_idx],
-        "lead_time_weeks": data.lead_time,
-        "service_level": data.service_level,
-        "z": z,
-        "mean_weekly_demand": mu,
-        "sd_weekly_demand": sigma,
-        "annual_demand": annual,
-        "order_cost": k,
-        "holding_cost_per_unit_year": h_year,
-        "eoq": q_eoq,
-        "order_quantity": q,
-        "safety_stock": ss,
-        "reorder_point": reorder_point(mu, data.lead_time, ss),
-        "average_inventory": avg,
-        "inventory_turnover": inventory_turnover(annual, avg),
-        "annual_holding_cost": annual_holding_cost(h_year, avg),
-        "annual_ordering_cost": np.where(q > 0, k * annual / np.where(q > 0, q, 1.0), 0.0),
-        "on_hand": data.on_hand,
-        "weeks_of_cover": cover,
-    })
+    return pd.DataFrame(
+        {
+            "sku": data.skus,
+            "supplier": np.asarray(data.suppliers)[data.supplier_idx],
+            "lead_time_weeks": data.lead_time,
+            "service_level": data.service_level,
+            "z": z,
+            "mean_weekly_demand": mu,
+            "sd_weekly_demand": sigma,
+            "annual_demand": annual,
+            "order_cost": k,
+            "holding_cost_per_unit_year": h_year,
+            "eoq": q_eoq,
+            "order_quantity": q,
+            "safety_stock": ss,
+            "reorder_point": reorder_point(mu, data.lead_time, ss),
+            "average_inventory": avg,
+            "inventory_turnover": inventory_turnover(annual, avg),
+            "annual_holding_cost": annual_holding_cost(h_year, avg),
+            "annual_ordering_cost": np.where(q > 0, k * annual / np.where(q > 0, q, 1.0), 0.0),
+            "on_hand": data.on_hand,
+            "weeks_of_cover": cover,
+        }
+    )

@@ -155,9 +155,7 @@ class M5Assumptions(BaseModel):
 
     @field_validator("suppliers")
     @classmethod
-    def _shared_suppliers_agree(
-        cls, value: dict[str, SupplierAssumptions]
-    ) -> dict[str, SupplierAssumptions]:
+    def _shared_suppliers_agree(cls, value: dict[str, SupplierAssumptions]) -> dict[str, SupplierAssumptions]:
         seen: dict[str, SupplierAssumptions] = {}
         for dept, terms in value.items():
             other = seen.setdefault(terms.name, terms)
@@ -184,9 +182,7 @@ class M5Assumptions(BaseModel):
     @model_validator(mode="after")
     def _min_weeks_within_window(self) -> M5Assumptions:
         if self.regular_price_min_weeks > self.regular_price_weeks:
-            raise ValueError(
-                "regular_price_min_weeks must not exceed regular_price_weeks"
-            )
+            raise ValueError("regular_price_min_weeks must not exceed regular_price_weeks")
         return self
 
     def category_for(self, dept_id: str, cat_id: str) -> CategoryAssumptions | None:
@@ -202,8 +198,9 @@ def load_assumptions(path: Path | None = None) -> M5Assumptions:
     try:
         model = M5Assumptions.model_validate(data)
     except ValidationError as exc:
-        problems = validation_problems(exc, M5Assumptions, lambda loc: label,
-                                       f"the comments in {BUNDLED_ASSUMPTIONS}")
+        problems = validation_problems(
+            exc, M5Assumptions, lambda loc: label, f"the comments in {BUNDLED_ASSUMPTIONS}"
+        )
         raise ScenarioError(problems) from None
     model._source = label
     return model
@@ -211,16 +208,19 @@ def load_assumptions(path: Path | None = None) -> M5Assumptions:
 
 def _read_assumptions_text(path: Path | None, label: str) -> str:
     if path is None:
-        return (resources.files("planner") / "assumptions" / "m5.yaml").read_text(
-            encoding="utf-8"
-        )
+        return (resources.files("planner") / "assumptions" / "m5.yaml").read_text(encoding="utf-8")
     try:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(
-            file=label, message=f"cannot be read ({exc.__class__.__name__})",
-            fix="check the path, or omit it to use the bundled defaults",
-        )]) from None
+        raise ScenarioError(
+            [
+                Problem(
+                    file=label,
+                    message=f"cannot be read ({exc.__class__.__name__})",
+                    fix="check the path, or omit it to use the bundled defaults",
+                )
+            ]
+        ) from None
 
 
 # --------------------------------------------------------------------------- locating files
@@ -234,10 +234,15 @@ def find_m5_files(folder: Path) -> tuple[Path, Path, Path]:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError([Problem(
-            file=str(folder), message="folder not found",
-            fix="pass the folder holding sales_train_*.csv, calendar.csv and sell_prices.csv",
-        )])
+        raise DataError(
+            [
+                Problem(
+                    file=str(folder),
+                    message="folder not found",
+                    fix="pass the folder holding sales_train_*.csv, calendar.csv and sell_prices.csv",
+                )
+            ]
+        )
     problems: list[Problem] = []
     sales = _find_sales(folder, problems)
     found = {}
@@ -258,12 +263,13 @@ def _find_sales(folder: Path, problems: list[Problem]) -> Path | None:
         if len(matches) == 1:
             return matches[0]
         if matches:
-            problems.append(Problem(
-                file=str(folder),
-                message=f"several sales files match {pattern}: "
-                        f"{', '.join(p.name for p in matches)}",
-                fix="keep one, or pass the sales file explicitly",
-            ))
+            problems.append(
+                Problem(
+                    file=str(folder),
+                    message=f"several sales files match {pattern}: {', '.join(p.name for p in matches)}",
+                    fix="keep one, or pass the sales file explicitly",
+                )
+            )
             return None
     problems.append(_missing_file_problem(folder / "sales_train_*.csv"))
     return None
@@ -271,7 +277,8 @@ def _find_sales(folder: Path, problems: list[Problem]) -> Path | None:
 
 def _missing_file_problem(path: Path) -> Problem:
     return Problem(
-        file=str(path), message="file not found",
+        file=str(path),
+        message="file not found",
         fix="add the M5 file (from the Kaggle 'M5 Forecasting' data) or correct the path",
     )
 
@@ -283,8 +290,7 @@ def _read_inputs(
     sales: Path, calendar: Path, prices: Path, max_series: int | None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Read the three files; raise one DataError for all missing files/columns."""
-    missing = [_missing_file_problem(Path(p)) for p in (sales, calendar, prices)
-               if not Path(p).is_file()]
+    missing = [_missing_file_problem(Path(p)) for p in (sales, calendar, prices) if not Path(p).is_file()]
     if missing:
         raise DataError(missing)
     wide = _read_csv(sales, nrows=max_series, dtype=dict.fromkeys(SALES_COLUMNS, str))
@@ -296,10 +302,14 @@ def _read_inputs(
         *_missing_columns(price, PRICE_COLUMNS, prices),
     ]
     if not _day_columns(wide):
-        problems.append(Problem(
-            file=str(sales), column="d_*", message="no daily sales columns d_1, d_2, ...",
-            fix="use the wide M5 sales layout with one d_<n> column per day",
-        ))
+        problems.append(
+            Problem(
+                file=str(sales),
+                column="d_*",
+                message="no daily sales columns d_1, d_2, ...",
+                fix="use the wide M5 sales layout with one d_<n> column per day",
+            )
+        )
     if problems:
         raise DataError(problems)
     return wide, cal, price
@@ -309,17 +319,27 @@ def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     try:
         return pd.read_csv(path, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError([Problem(
-            file=str(path), message=f"cannot be read as CSV ({str(exc).splitlines()[0]})",
-            fix="save it as comma-separated UTF-8 text with a header row",
-        )]) from None
+        raise DataError(
+            [
+                Problem(
+                    file=str(path),
+                    message=f"cannot be read as CSV ({str(exc).splitlines()[0]})",
+                    fix="save it as comma-separated UTF-8 text with a header row",
+                )
+            ]
+        ) from None
 
 
 def _missing_columns(frame: pd.DataFrame, required: tuple[str, ...], path: Path) -> list[Problem]:
     return [
-        Problem(file=str(path), column=col, message="required column is missing",
-                fix=f"add the '{col}' column (M5 layout: {', '.join(required)})")
-        for col in required if col not in frame.columns
+        Problem(
+            file=str(path),
+            column=col,
+            message="required column is missing",
+            fix=f"add the '{col}' column (M5 layout: {', '.join(required)})",
+        )
+        for col in required
+        if col not in frame.columns
     ]
 
 
@@ -334,13 +354,11 @@ def _lines(mask: pd.Series | np.ndarray) -> tuple[tuple[int, ...], int]:
     return listed, max(0, len(positions) - MAX_LISTED_ROWS)
 
 
-def _bad_rows(mask: pd.Series | np.ndarray, path: Path, column: str, message: str,
-              fix: str) -> list[Problem]:
+def _bad_rows(mask: pd.Series | np.ndarray, path: Path, column: str, message: str, fix: str) -> list[Problem]:
     if not np.asarray(mask).any():
         return []
     rows, more = _lines(mask)
-    return [Problem(file=str(path), column=column, rows=rows, more_rows=more,
-                    message=message, fix=fix)]
+    return [Problem(file=str(path), column=column, rows=rows, more_rows=more, message=message, fix=fix)]
 
 
 def _blank(series: pd.Series) -> pd.Series:
@@ -350,11 +368,13 @@ def _blank(series: pd.Series) -> pd.Series:
 def _validate_sales(wide: pd.DataFrame, path: Path) -> list[Problem]:
     problems: list[Problem] = []
     for col in SALES_COLUMNS[1:]:
-        problems += _bad_rows(_blank(wide[col]), path, col, "empty value",
-                              f"fill in the {col} of every series")
+        problems += _bad_rows(
+            _blank(wide[col]), path, col, "empty value", f"fill in the {col} of every series"
+        )
     dup = wide.duplicated(["item_id", "store_id"], keep=False) & ~_blank(wide["item_id"])
-    problems += _bad_rows(dup, path, "item_id", "the same item_id and store_id appear twice",
-                          "keep one row per item and store")
+    problems += _bad_rows(
+        dup, path, "item_id", "the same item_id and store_id appear twice", "keep one row per item and store"
+    )
     days = _day_columns(wide)
     block = wide[days]
     if not all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes):
@@ -364,7 +384,9 @@ def _validate_sales(wide: pd.DataFrame, path: Path) -> list[Problem]:
     if bad.any():
         first_col = days[int(np.flatnonzero(bad.any(axis=0))[0])]
         problems += _bad_rows(
-            bad.any(axis=1), path, first_col,
+            bad.any(axis=1),
+            path,
+            first_col,
             f"{int(bad.sum())} daily sales are missing, negative or not whole numbers",
             "daily sales must be whole numbers >= 0 (write 0 for no sales)",
         )
@@ -375,15 +397,29 @@ def _validate_calendar(cal: pd.DataFrame, path: Path) -> list[Problem]:
     dates = pd.to_datetime(cal["date"], format=DATE_FORMAT, errors="coerce")
     weeks = pd.to_numeric(cal["wm_yr_wk"], errors="coerce")
     return [
-        *_bad_rows(dates.isna(), path, "date", "not a date",
-                   "write dates as YYYY-MM-DD"),
-        *_bad_rows(weeks.isna(), path, "wm_yr_wk", "not a Walmart week number",
-                   "use the M5 wm_yr_wk numbers, e.g. 11101"),
+        *_bad_rows(dates.isna(), path, "date", "not a date", "write dates as YYYY-MM-DD"),
+        *_bad_rows(
+            weeks.isna(),
+            path,
+            "wm_yr_wk",
+            "not a Walmart week number",
+            "use the M5 wm_yr_wk numbers, e.g. 11101",
+        ),
         *_bad_rows(_blank(cal["d"]), path, "d", "empty day id", "fill in d_<n> for every day"),
-        *_bad_rows(cal["d"].duplicated(keep=False) & ~_blank(cal["d"]), path, "d",
-                   "day id appears twice", "keep one row per day"),
-        *_bad_rows(dates.duplicated(keep=False) & dates.notna(), path, "date",
-                   "date appears twice", "keep one row per day"),
+        *_bad_rows(
+            cal["d"].duplicated(keep=False) & ~_blank(cal["d"]),
+            path,
+            "d",
+            "day id appears twice",
+            "keep one row per day",
+        ),
+        *_bad_rows(
+            dates.duplicated(keep=False) & dates.notna(),
+            path,
+            "date",
+            "date appears twice",
+            "keep one row per day",
+        ),
     ]
 
 
@@ -392,13 +428,27 @@ def _validate_prices(price: pd.DataFrame, path: Path) -> list[Problem]:
     weeks = pd.to_numeric(price["wm_yr_wk"], errors="coerce")
     dup = price.duplicated(["store_id", "item_id", "wm_yr_wk"], keep=False)
     return [
-        *_bad_rows(values.isna() | (values < 0), path, "sell_price",
-                   "missing, non-numeric or negative price",
-                   "give a price >= 0, or drop the row if the item was not on sale"),
-        *_bad_rows(weeks.isna(), path, "wm_yr_wk", "not a Walmart week number",
-                   "use the wm_yr_wk numbers of calendar.csv"),
-        *_bad_rows(dup, path, "wm_yr_wk", "two prices for the same store, item and week",
-                   "keep one row per store_id, item_id and wm_yr_wk"),
+        *_bad_rows(
+            values.isna() | (values < 0),
+            path,
+            "sell_price",
+            "missing, non-numeric or negative price",
+            "give a price >= 0, or drop the row if the item was not on sale",
+        ),
+        *_bad_rows(
+            weeks.isna(),
+            path,
+            "wm_yr_wk",
+            "not a Walmart week number",
+            "use the wm_yr_wk numbers of calendar.csv",
+        ),
+        *_bad_rows(
+            dup,
+            path,
+            "wm_yr_wk",
+            "two prices for the same store, item and week",
+            "keep one row per store_id, item_id and wm_yr_wk",
+        ),
     ]
 
 
@@ -421,33 +471,51 @@ class DayAxis:
 def _day_axis(wide: pd.DataFrame, cal: pd.DataFrame, sales: Path, calendar: Path) -> DayAxis:
     """Map the sales day columns onto dates and keep whole Monday-Sunday weeks."""
     days = pd.DataFrame({"d": _day_columns(wide)})
-    lookup = cal.assign(date=pd.to_datetime(cal["date"], format=DATE_FORMAT),
-                        wm_yr_wk=pd.to_numeric(cal["wm_yr_wk"]).astype("int64"))
+    lookup = cal.assign(
+        date=pd.to_datetime(cal["date"], format=DATE_FORMAT),
+        wm_yr_wk=pd.to_numeric(cal["wm_yr_wk"]).astype("int64"),
+    )
     days = days.merge(lookup[["d", "date", "wm_yr_wk"]], on="d", how="left")
     unknown = days.loc[days["date"].isna(), "d"].tolist()
     if unknown:
-        raise DataError([Problem(
-            file=str(sales), column=unknown[0],
-            message=f"{len(unknown)} day columns have no row in {calendar.name} "
+        raise DataError(
+            [
+                Problem(
+                    file=str(sales),
+                    column=unknown[0],
+                    message=f"{len(unknown)} day columns have no row in {calendar.name} "
                     f"({', '.join(unknown[:3])}{', ...' if len(unknown) > 3 else ''})",
-            fix=f"use the {calendar.name} that belongs to this sales file",
-        )])
+                    fix=f"use the {calendar.name} that belongs to this sales file",
+                )
+            ]
+        )
     days = days.sort_values("date", ignore_index=True)
     gaps = days["date"].diff().dt.days.fillna(1).ne(1)
     if gaps.any():
-        raise DataError([Problem(
-            file=str(sales), column=str(days.loc[gaps.idxmax(), "d"]),
-            message="the sales days are not consecutive dates",
-            fix="keep every day between the first and last d_ column",
-        )])
+        raise DataError(
+            [
+                Problem(
+                    file=str(sales),
+                    column=str(days.loc[gaps.idxmax(), "d"]),
+                    message="the sales days are not consecutive dates",
+                    fix="keep every day between the first and last d_ column",
+                )
+            ]
+        )
     start = (7 - days["date"].iloc[0].weekday()) % 7
     n_weeks = (len(days) - start) // 7
     if n_weeks < 1:
-        raise DataError([Problem(
-            file=str(sales), column="d_*", message="less than one full Monday-Sunday week",
-            fix="provide at least 7 consecutive days starting on a Monday",
-        )])
-    kept = days.iloc[start:start + 7 * n_weeks]
+        raise DataError(
+            [
+                Problem(
+                    file=str(sales),
+                    column="d_*",
+                    message="less than one full Monday-Sunday week",
+                    fix="provide at least 7 consecutive days starting on a Monday",
+                )
+            ]
+        )
+    kept = days.iloc[start : start + 7 * n_weeks]
     return DayAxis(
         day_columns=kept["d"].tolist(),
         wm_weeks=kept["wm_yr_wk"].to_numpy(),
@@ -470,10 +538,7 @@ class Weekly:
 def _weekly(wide: pd.DataFrame, price: pd.DataFrame, axis: DayAxis) -> Weekly:
     """Aggregate daily sales and prices into the axis' weeks, in chunks of series."""
     table = _price_table(wide, price, axis)
-    parts = [
-        _weekly_chunk(wide, table, axis, start)
-        for start in range(0, len(wide), CHUNK_SERIES)
-    ]
+    parts = [_weekly_chunk(wide, table, axis, start) for start in range(0, len(wide), CHUNK_SERIES)]
     return Weekly(*(np.concatenate([p[i] for p in parts]) for i in range(3)))
 
 
@@ -520,19 +585,25 @@ def _check_coverage(info: pd.DataFrame, assumptions: M5Assumptions) -> None:
     """Every department needs a supplier and a category entry in the assumptions."""
     problems = []
     for dept in sorted(set(info["dept_id"]) - set(assumptions.suppliers)):
-        problems.append(Problem(
-            file=assumptions.source, key=f"suppliers.{dept}",
-            message=f"no supplier for department {dept}, which is in the sales file",
-            fix=f"add a 'suppliers: {dept}:' entry",
-        ))
+        problems.append(
+            Problem(
+                file=assumptions.source,
+                key=f"suppliers.{dept}",
+                message=f"no supplier for department {dept}, which is in the sales file",
+                fix=f"add a 'suppliers: {dept}:' entry",
+            )
+        )
     pairs = info[["dept_id", "cat_id"]].drop_duplicates().itertuples(index=False)
     for dept, cat in sorted(pairs):
         if assumptions.category_for(dept, cat) is None:
-            problems.append(Problem(
-                file=assumptions.source, key=f"categories.{cat}",
-                message=f"no item parameters for category {cat} (department {dept})",
-                fix=f"add a 'categories: {cat}:' entry (or one for {dept})",
-            ))
+            problems.append(
+                Problem(
+                    file=assumptions.source,
+                    key=f"categories.{cat}",
+                    message=f"no item parameters for category {cat} (department {dept})",
+                    fix=f"add a 'categories: {cat}:' entry (or one for {dept})",
+                )
+            )
     if problems:
         raise ScenarioError(problems)
 
@@ -574,21 +645,24 @@ def _history_mask(weekly: Weekly) -> tuple[np.ndarray, np.ndarray]:
     return (weeks[None, :] >= first[:, None]) & has_price[:, None], has_price
 
 
-def _demand(info: pd.DataFrame, weekly: Weekly, mask: np.ndarray, axis: DayAxis,
-            assumptions: M5Assumptions) -> pd.DataFrame:
+def _demand(
+    info: pd.DataFrame, weekly: Weekly, mask: np.ndarray, axis: DayAxis, assumptions: M5Assumptions
+) -> pd.DataFrame:
     regular = _regular_price(np.where(mask, weekly.price, np.nan), assumptions)
     with np.errstate(invalid="ignore"):
         promo = weekly.price <= regular * (1 - assumptions.promo_discount) + 1e-9
     stockout = (weekly.priced_days == 0) | ((weekly.units == 0) & (weekly.priced_days < 7))
     rows, cols = np.nonzero(mask)
-    return pd.DataFrame({
-        "sku": info["sku"].to_numpy()[rows],
-        "date": axis.mondays.strftime(DATE_FORMAT).to_numpy()[cols],
-        "units": weekly.units[rows, cols],
-        "price": weekly.price[rows, cols],
-        "promo": promo[rows, cols].astype(int),
-        "stockout": stockout[rows, cols].astype(int),
-    })
+    return pd.DataFrame(
+        {
+            "sku": info["sku"].to_numpy()[rows],
+            "date": axis.mondays.strftime(DATE_FORMAT).to_numpy()[cols],
+            "units": weekly.units[rows, cols],
+            "price": weekly.price[rows, cols],
+            "promo": promo[rows, cols].astype(int),
+            "stockout": stockout[rows, cols].astype(int),
+        }
+    )
 
 
 def _recent_mean(weekly: Weekly, mask: np.ndarray, weeks: int) -> np.ndarray:
@@ -598,22 +672,23 @@ def _recent_mean(weekly: Weekly, mask: np.ndarray, weeks: int) -> np.ndarray:
     return units.sum(axis=1) / np.maximum(counts, 1)
 
 
-def _items(info: pd.DataFrame, median_price: np.ndarray,
-           assumptions: M5Assumptions) -> pd.DataFrame:
-    params = [assumptions.category_for(d, c) for d, c in zip(info["dept_id"], info["cat_id"],
-                                                              strict=True)]
+def _items(info: pd.DataFrame, median_price: np.ndarray, assumptions: M5Assumptions) -> pd.DataFrame:
+    params = [assumptions.category_for(d, c) for d, c in zip(info["dept_id"], info["cat_id"], strict=True)]
     pack = np.array([p.pack_size for p in params])
-    items = pd.DataFrame({
-        "sku": info["sku"],
-        "supplier": [assumptions.suppliers[d].name for d in info["dept_id"]],
-        "unit_cost": np.round([p.cost_ratio for p in params] * median_price, 2),
-        "unit_volume": [p.unit_volume for p in params],
-        "moq": np.array([p.moq_packs for p in params]) * pack,
-        "pack_size": pack,
-        "holding_rate": [p.holding_rate if p.holding_rate is not None
-                         else assumptions.holding_rate for p in params],
-        "shortage_cost": np.round([p.shortage_ratio for p in params] * median_price, 2),
-    })
+    items = pd.DataFrame(
+        {
+            "sku": info["sku"],
+            "supplier": [assumptions.suppliers[d].name for d in info["dept_id"]],
+            "unit_cost": np.round([p.cost_ratio for p in params] * median_price, 2),
+            "unit_volume": [p.unit_volume for p in params],
+            "moq": np.array([p.moq_packs for p in params]) * pack,
+            "pack_size": pack,
+            "holding_rate": [
+                p.holding_rate if p.holding_rate is not None else assumptions.holding_rate for p in params
+            ],
+            "shortage_cost": np.round([p.shortage_ratio for p in params] * median_price, 2),
+        }
+    )
     if any(p.service_level is not None for p in params):
         items["service_level"] = [p.service_level for p in params]
     if any(p.order_cost is not None for p in params):
@@ -624,11 +699,13 @@ def _items(info: pd.DataFrame, median_price: np.ndarray,
 
 def _suppliers(info: pd.DataFrame, assumptions: M5Assumptions) -> pd.DataFrame:
     terms = [assumptions.suppliers[d] for d in sorted(set(info["dept_id"]))]
-    frame = pd.DataFrame({
-        "supplier": [t.name for t in terms],
-        "lead_time_weeks": [t.lead_time_weeks for t in terms],
-        "order_cost": [t.order_cost for t in terms],
-    })
+    frame = pd.DataFrame(
+        {
+            "supplier": [t.name for t in terms],
+            "lead_time_weeks": [t.lead_time_weeks for t in terms],
+            "order_cost": [t.order_cost for t in terms],
+        }
+    )
     if any(t.min_order_value is not None for t in terms):
         frame["min_order_value"] = [t.min_order_value or 0.0 for t in terms]
     if any(t.lead_time_sd_weeks is not None for t in terms):
@@ -636,17 +713,20 @@ def _suppliers(info: pd.DataFrame, assumptions: M5Assumptions) -> pd.DataFrame:
     return frame.drop_duplicates("supplier", ignore_index=True)
 
 
-def _inventory(info: pd.DataFrame, recent: np.ndarray,
-               assumptions: M5Assumptions) -> pd.DataFrame:
+def _inventory(info: pd.DataFrame, recent: np.ndarray, assumptions: M5Assumptions) -> pd.DataFrame:
     inv = assumptions.inventory
     lead = np.array([assumptions.suppliers[d].lead_time_weeks for d in info["dept_id"]])
-    cover = (np.full(len(info), inv.weeks_of_cover) if inv.weeks_of_cover is not None
-             else lead + inv.cover_weeks_beyond_lead_time)
+    cover = (
+        np.full(len(info), inv.weeks_of_cover)
+        if inv.weeks_of_cover is not None
+        else lead + inv.cover_weeks_beyond_lead_time
+    )
     return pd.DataFrame({"sku": info["sku"], "on_hand": np.round(cover * recent).astype(int)})
 
 
-def _open_orders(info: pd.DataFrame, recent: np.ndarray, last_monday: pd.Timestamp,
-                 assumptions: M5Assumptions) -> pd.DataFrame:
+def _open_orders(
+    info: pd.DataFrame, recent: np.ndarray, last_monday: pd.Timestamp, assumptions: M5Assumptions
+) -> pd.DataFrame:
     rules = assumptions.open_orders
     columns = ["sku", "arrival_date", "units"]
     if rules.every_nth_sku == 0:
@@ -654,20 +734,19 @@ def _open_orders(info: pd.DataFrame, recent: np.ndarray, last_monday: pd.Timesta
     chosen = np.arange(0, len(info), rules.every_nth_sku)
     units = np.round(rules.weeks_of_demand * recent[chosen]).astype(int)
     arrival = last_monday + pd.Timedelta(weeks=rules.arrival_in_weeks)
-    orders = pd.DataFrame({
-        "sku": info["sku"].to_numpy()[chosen],
-        "arrival_date": arrival.strftime(DATE_FORMAT),
-        "units": units,
-    })
+    orders = pd.DataFrame(
+        {
+            "sku": info["sku"].to_numpy()[chosen],
+            "arrival_date": arrival.strftime(DATE_FORMAT),
+            "units": units,
+        }
+    )
     return orders.loc[orders["units"] > 0, columns].reset_index(drop=True)
 
 
 def _events(cal: pd.DataFrame) -> pd.DataFrame:
     dates = pd.to_datetime(cal["date"], format=DATE_FORMAT).dt.strftime(DATE_FORMAT)
-    parts = [
-        pd.DataFrame({"date": dates, "event": cal[col].str.strip()})
-        for col in EVENT_COLUMNS
-    ]
+    parts = [pd.DataFrame({"date": dates, "event": cal[col].str.strip()}) for col in EVENT_COLUMNS]
     events = pd.concat(parts, ignore_index=True)
     events = events[events["event"].notna() & events["event"].ne("")]
     return events.drop_duplicates().sort_values(["date", "event"], ignore_index=True)
@@ -693,8 +772,11 @@ def import_m5(
     started = time.perf_counter()
     sales, calendar, prices, out_dir = Path(sales), Path(calendar), Path(prices), Path(out_dir)
     wide, cal, price = _read_inputs(sales, calendar, prices, max_series)
-    problems = [*_validate_sales(wide, sales), *_validate_calendar(cal, calendar),
-                *_validate_prices(price, prices)]
+    problems = [
+        *_validate_sales(wide, sales),
+        *_validate_calendar(cal, calendar),
+        *_validate_prices(price, prices),
+    ]
     if problems:
         raise DataError(problems)
     info = _series_info(wide, assumptions)
@@ -704,8 +786,9 @@ def import_m5(
     mask, has_price = _history_mask(weekly)
     dropped = info.loc[~has_price, "sku"].tolist()
     if dropped:
-        log.warning("%d series never on sale in the kept weeks, left out: %s",
-                    len(dropped), ", ".join(dropped[:10]))
+        log.warning(
+            "%d series never on sale in the kept weeks, left out: %s", len(dropped), ", ".join(dropped[:10])
+        )
     tables = _build_tables(info, weekly, mask, has_price, axis, cal, assumptions)
     written = [str(write_csv(frame, out_dir / f"{name}.csv")) for name, frame in tables.items()]
     summary = _summary(tables["demand"], axis, len(info), dropped, written, started)
@@ -713,9 +796,15 @@ def import_m5(
     return summary
 
 
-def _build_tables(info: pd.DataFrame, weekly: Weekly, mask: np.ndarray, has_price: np.ndarray,
-                  axis: DayAxis, cal: pd.DataFrame,
-                  assumptions: M5Assumptions) -> dict[str, pd.DataFrame]:
+def _build_tables(
+    info: pd.DataFrame,
+    weekly: Weekly,
+    mask: np.ndarray,
+    has_price: np.ndarray,
+    axis: DayAxis,
+    cal: pd.DataFrame,
+    assumptions: M5Assumptions,
+) -> dict[str, pd.DataFrame]:
     demand = _demand(info, weekly, mask, axis, assumptions)
     median_price = _row_median(np.where(mask, weekly.price, np.nan))[has_price]
     recent = _recent_mean(weekly, mask, assumptions.inventory.history_weeks)[has_price]
@@ -730,8 +819,9 @@ def _build_tables(info: pd.DataFrame, weekly: Weekly, mask: np.ndarray, has_pric
     }
 
 
-def _summary(demand: pd.DataFrame, axis: DayAxis, n_series: int, dropped: list[str],
-             written: list[str], started: float) -> dict[str, Any]:
+def _summary(
+    demand: pd.DataFrame, axis: DayAxis, n_series: int, dropped: list[str], written: list[str], started: float
+) -> dict[str, Any]:
     last_sunday = axis.mondays[-1] + pd.Timedelta(days=6)
     return {
         "series": n_series,

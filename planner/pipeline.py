@@ -90,8 +90,17 @@ def prepare(scenario_path: Path | str, step: Step = _noop) -> Prepared:
     history = dataset.history[dataset.history["week"] < plan_start]
     items = apply_item_changes(scenario, dataset.items)
     suppliers = apply_supplier_changes(scenario, dataset.suppliers)
-    return Prepared(scenario, source, dataset, items, suppliers, plan_start, weeks, history,
-                    timings={"prepare": time.perf_counter() - t0})
+    return Prepared(
+        scenario,
+        source,
+        dataset,
+        items,
+        suppliers,
+        plan_start,
+        weeks,
+        history,
+        timings={"prepare": time.perf_counter() - t0},
+    )
 
 
 def _plan_start(scenario: Scenario, dataset: Dataset, source: Path) -> pd.Timestamp:
@@ -101,13 +110,23 @@ def _plan_start(scenario: Scenario, dataset: Dataset, source: Path) -> pd.Timest
     start = pd.Timestamp(scenario.plan_start)
     first = dataset.history["week"].min()
     if start <= first:
-        raise ScenarioError([Problem(str(source), f"{start.date()} leaves no history to forecast from "
-                                     f"(history starts {first.date()})",
-                                     f"use a Monday after {first.date()}, or remove plan_start to plan from "
-                                     f"{default.date()}", key="plan_start")])
+        raise ScenarioError(
+            [
+                Problem(
+                    str(source),
+                    f"{start.date()} leaves no history to forecast from (history starts {first.date()})",
+                    f"use a Monday after {first.date()}, or remove plan_start to plan from {default.date()}",
+                    key="plan_start",
+                )
+            ]
+        )
     if start > default:
-        log.warning("plan_start %s is %d weeks after the last history week %s", start.date(),
-                    (start - dataset.last_week).days // 7, dataset.last_week.date())
+        log.warning(
+            "plan_start %s is %d weeks after the last history week %s",
+            start.date(),
+            (start - dataset.last_week).days // 7,
+            dataset.last_week.date(),
+        )
     return start
 
 
@@ -118,8 +137,11 @@ def make_forecast(prep: Prepared, step: Step = _noop) -> Forecast:
     step(f"forecasting with '{spec.model}'")
     levels = sorted({*spec.quantiles})
     forecaster = make_forecaster(spec).fit(prep.history)
-    alphas = {prep.scenario.service_level, prep.scenario.storage_quantile,
-              *prep.items["service_level"].dropna().tolist()}
+    alphas = {
+        prep.scenario.service_level,
+        prep.scenario.storage_quantile,
+        *prep.items["service_level"].dropna().tolist(),
+    }
     forecast = forecaster.predict(list(prep.items.index), prep.weeks, sorted({*levels, *alphas}))
     forecast = forecast.scaled(demand_factors(prep.scenario, prep.items, prep.weeks))
     prep.timings["forecast"] = time.perf_counter() - t0
@@ -130,10 +152,18 @@ def planning_data(prep: Prepared, forecast: Forecast) -> PlanningData:
     """Arrays for the policies."""
     sc = prep.scenario
     return build_planning_data(
-        prep.items, prep.suppliers, prep.dataset.on_hand, prep.dataset.open_orders, forecast,
-        service_level=sc.service_level, holding_rate=sc.holding_rate,
-        shortage_cost_factor=sc.shortage_cost_factor, storage_quantile=sc.storage_quantile,
-        capacity=sc.weekly("storage_capacity"), budget=sc.weekly("budget_per_week"))
+        prep.items,
+        prep.suppliers,
+        prep.dataset.on_hand,
+        prep.dataset.open_orders,
+        forecast,
+        service_level=sc.service_level,
+        holding_rate=sc.holding_rate,
+        shortage_cost_factor=sc.shortage_cost_factor,
+        storage_quantile=sc.storage_quantile,
+        capacity=sc.weekly("storage_capacity"),
+        budget=sc.weekly("budget_per_week"),
+    )
 
 
 def run_plan(scenario_path: Path | str, policy: str | None = None, step: Step = _noop) -> PlanRun:
@@ -161,8 +191,10 @@ def run_plan(scenario_path: Path | str, policy: str | None = None, step: Step = 
 def manifest(run_prep: Prepared, timings: dict[str, float], extra: dict | None = None) -> dict:
     """Resolved scenario, input hashes, versions, seeds and timings."""
     sc = run_prep.scenario
-    inputs = {name: {"path": str(path), "sha256": file_sha256(path)}
-              for name, path in sorted(run_prep.dataset.files.items())}
+    inputs = {
+        name: {"path": str(path), "sha256": file_sha256(path)}
+        for name, path in sorted(run_prep.dataset.files.items())
+    }
     if sc.forecast.path is not None:
         inputs["forecast"] = {"path": str(sc.forecast.path), "sha256": file_sha256(sc.forecast.path)}
     inputs["scenario"] = {"path": str(run_prep.source), "sha256": file_sha256(run_prep.source)}
@@ -191,8 +223,16 @@ def _versions() -> dict[str, str]:
 def write_plan(run: PlanRun, out_dir: Path) -> list[Path]:
     """Publish purchase_plan.csv, projection.csv, summary.json and manifest.json together."""
     res = run.result
-    extra = {"policy": res.policy, "solver": {"status": str(res.status), "objective": res.objective,
-                                              "bound": res.bound, "gap": res.gap, "timings_s": res.timings}}
+    extra = {
+        "policy": res.policy,
+        "solver": {
+            "status": str(res.status),
+            "objective": res.objective,
+            "bound": res.bound,
+            "gap": res.gap,
+            "timings_s": res.timings,
+        },
+    }
     with StagedOutputs(out_dir) as staged:
         staged.csv("purchase_plan.csv", run.lines)
         staged.csv("projection.csv", run.projection.round(4))

@@ -77,10 +77,20 @@ def min_order_units(moq: np.ndarray, pack: np.ndarray) -> np.ndarray:
     return np.maximum(np.ceil(moq / pack), 1) * pack
 
 
-def build_planning_data(items: pd.DataFrame, suppliers: pd.DataFrame, on_hand: pd.Series,
-                        open_orders: pd.DataFrame, forecast: Forecast, *, service_level: float,
-                        holding_rate: float, shortage_cost_factor: float, storage_quantile: float,
-                        capacity: list[float] | None, budget: list[float] | None) -> PlanningData:
+def build_planning_data(
+    items: pd.DataFrame,
+    suppliers: pd.DataFrame,
+    on_hand: pd.Series,
+    open_orders: pd.DataFrame,
+    forecast: Forecast,
+    *,
+    service_level: float,
+    holding_rate: float,
+    shortage_cost_factor: float,
+    storage_quantile: float,
+    capacity: list[float] | None,
+    budget: list[float] | None,
+) -> PlanningData:
     """Assemble :class:`PlanningData`; ``items`` and ``forecast`` must list the same SKUs in order."""
     if list(items.index) != list(forecast.skus):
         raise ValueError("items and forecast must list the same SKUs in the same order")

@@ -61,7 +61,11 @@ HOLIDAY_LIFT: dict[str, tuple[float, float, float, float]] = {
 }
 UNIT_COST_MEDIAN = {"grocery": 2.5, "household": 5.0, "beauty": 8.0, "toys": 12.0, "garden": 15.0}
 UNIT_VOLUME_MEDIAN = {
-    "grocery": 0.002, "household": 0.004, "beauty": 0.001, "toys": 0.008, "garden": 0.015,
+    "grocery": 0.002,
+    "household": 0.004,
+    "beauty": 0.001,
+    "toys": 0.008,
+    "garden": 0.015,
 }
 SUPPLIER_IDS = ("SUP-A", "SUP-B", "SUP-C", "SUP-D", "SUP-E", "SUP-F")
 SUPPLIER_WEIGHTS = (0.20, 0.20, 0.18, 0.16, 0.14, 0.12)
@@ -118,8 +122,9 @@ def _event_mondays(year: int) -> list[tuple[pd.Timestamp, str]]:
     nov1 = pd.Timestamp(year=year, month=11, day=1)
     thanksgiving = nov1 + pd.Timedelta(days=(3 - nov1.weekday()) % 7 + 21)
     christmas = pd.Timestamp(year=year, month=12, day=25)
-    xmas_mondays = [d for d in pd.date_range(christmas - pd.Timedelta(days=14), periods=14)
-                    if d.weekday() == 0]
+    xmas_mondays = [
+        d for d in pd.date_range(christmas - pd.Timedelta(days=14), periods=14) if d.weekday() == 0
+    ]
     july4 = pd.Timestamp(year=year, month=7, day=4)
     return [
         (thanksgiving - pd.Timedelta(days=3), "black_friday"),
@@ -150,33 +155,35 @@ def _sku_params(rng: np.random.Generator, n_skus: int, history_weeks: int) -> pd
     p_occur = np.where(intermittent, rng.uniform(0.10, 0.45, n), 1.0)
     extra = np.clip(rng.lognormal(np.log(1.5), 0.8, n), 0.3, 20.0)
     smooth_base = np.clip(rng.lognormal(np.log(8.0), 1.35, n), 0.3, 300.0)
-    nb_size = np.where(intermittent, rng.uniform(1.0, 5.0, n),
-                       np.exp(rng.uniform(np.log(4.0), np.log(40.0), n)))
+    nb_size = np.where(
+        intermittent, rng.uniform(1.0, 5.0, n), np.exp(rng.uniform(np.log(4.0), np.log(40.0), n))
+    )
     cost_median = np.array([UNIT_COST_MEDIAN[c] for c in category])
     unit_cost = np.round(np.clip(cost_median * rng.lognormal(0.0, 0.6, n), 0.3, 250.0), 2)
     regular_price = np.round(unit_cost * rng.uniform(1.35, 2.2, n), 2)
     intro = np.zeros(n, dtype=int)
     new = rng.choice(n, round(NEW_ITEM_SHARE * n), replace=False)
-    intro[new] = history_weeks - rng.integers(min(8, history_weeks), min(40, history_weeks) + 1,
-                                              len(new))
-    return pd.DataFrame({
-        "sku": [f"SKU{i:04d}" for i in range(1, n + 1)],
-        "category": category,
-        "supplier": np.asarray(SUPPLIER_IDS)[supplier],
-        "intermittent": intermittent,
-        "p_occur": p_occur,
-        "base": np.where(intermittent, p_occur * (1.0 + extra), smooth_base),
-        "size": nb_size,
-        "growth": rng.uniform(-0.15, 0.15, n),
-        "season_amp": rng.uniform(0.6, 1.4, n),
-        "season_shift": rng.uniform(-0.02, 0.02, n),
-        "holiday_sens": rng.uniform(0.5, 1.5, n),
-        "elasticity": rng.uniform(1.5, 3.0, n),
-        "unit_cost": unit_cost,
-        "regular_price": regular_price,
-        "promo_rate": np.where(rng.random(n) < PROMO_SKU_SHARE, rng.uniform(0.02, 0.08, n), 0.0),
-        "intro": intro,
-    })
+    intro[new] = history_weeks - rng.integers(min(8, history_weeks), min(40, history_weeks) + 1, len(new))
+    return pd.DataFrame(
+        {
+            "sku": [f"SKU{i:04d}" for i in range(1, n + 1)],
+            "category": category,
+            "supplier": np.asarray(SUPPLIER_IDS)[supplier],
+            "intermittent": intermittent,
+            "p_occur": p_occur,
+            "base": np.where(intermittent, p_occur * (1.0 + extra), smooth_base),
+            "size": nb_size,
+            "growth": rng.uniform(-0.15, 0.15, n),
+            "season_amp": rng.uniform(0.6, 1.4, n),
+            "season_shift": rng.uniform(-0.02, 0.02, n),
+            "holiday_sens": rng.uniform(0.5, 1.5, n),
+            "elasticity": rng.uniform(1.5, 3.0, n),
+            "unit_cost": unit_cost,
+            "regular_price": regular_price,
+            "promo_rate": np.where(rng.random(n) < PROMO_SKU_SHARE, rng.uniform(0.02, 0.08, n), 0.0),
+            "intro": intro,
+        }
+    )
 
 
 # --------------------------------------------------------------------------- weekly mean
@@ -198,19 +205,16 @@ def _seasonality(params: pd.DataFrame, weeks: pd.DatetimeIndex) -> np.ndarray:
     return np.exp(_log_season(params, t)) / norm
 
 
-def _holiday_lift(params: pd.DataFrame, weeks: pd.DatetimeIndex,
-                  calendar: pd.DataFrame) -> np.ndarray:
+def _holiday_lift(params: pd.DataFrame, weeks: pd.DatetimeIndex, calendar: pd.DataFrame) -> np.ndarray:
     """Lift [n_skus, n_weeks]: category lift of the week's event to the SKU's sensitivity."""
     event_of_week = pd.Series(calendar["event"].to_numpy(), index=calendar["date"])
-    idx = np.array([EVENTS.index(event_of_week[w]) if w in event_of_week.index else -1
-                    for w in weeks])
+    idx = np.array([EVENTS.index(event_of_week[w]) if w in event_of_week.index else -1 for w in weeks])
     table = np.array([HOLIDAY_LIFT[c] + (1.0,) for c in params["category"]])
     lift = table[:, idx]  # idx -1 picks the trailing 1.0
     return lift ** params["holiday_sens"].to_numpy()[:, None]
 
 
-def _prices(rng: np.random.Generator, params: pd.DataFrame,
-            n_weeks: int) -> tuple[np.ndarray, np.ndarray]:
+def _prices(rng: np.random.Generator, params: pd.DataFrame, n_weeks: int) -> tuple[np.ndarray, np.ndarray]:
     """Selling price and promo flag [n_skus, n_weeks]; promos cut 10-30 % for 1-2 weeks."""
     n = len(params)
     starts = rng.random((n, n_weeks)) < params["promo_rate"].to_numpy()[:, None]
@@ -219,8 +223,8 @@ def _prices(rng: np.random.Generator, params: pd.DataFrame,
     promo = np.zeros((n, n_weeks), dtype=bool)
     cut = np.zeros((n, n_weeks))
     for s, w in zip(*np.nonzero(starts), strict=True):
-        promo[s, w:w + length[s, w]] = True
-        cut[s, w:w + length[s, w]] = discount[s, w]
+        promo[s, w : w + length[s, w]] = True
+        cut[s, w : w + length[s, w]] = discount[s, w]
     price = np.round(params["regular_price"].to_numpy()[:, None] * (1.0 - cut), 2)
     return price, promo
 
@@ -233,22 +237,30 @@ def _ramp(params: pd.DataFrame, n_weeks: int) -> np.ndarray:
     return np.where(intro > 0, ramp, 1.0)
 
 
-def _weekly_mean(params: pd.DataFrame, weeks: pd.DatetimeIndex, calendar: pd.DataFrame,
-                 price: np.ndarray) -> np.ndarray:
+def _weekly_mean(
+    params: pd.DataFrame, weeks: pd.DatetimeIndex, calendar: pd.DataFrame, price: np.ndarray
+) -> np.ndarray:
     """True expected demand [n_skus, n_weeks] (intermittent floor applied)."""
     years = ((weeks - PLAN_START).days.to_numpy() / 364.0)[None, :]
     trend = (1.0 + params["growth"].to_numpy()[:, None]) ** years
     regular = params["regular_price"].to_numpy()[:, None]
     promo_lift = (price / regular) ** -params["elasticity"].to_numpy()[:, None]
-    raw = (params["base"].to_numpy()[:, None] * trend * _seasonality(params, weeks)
-           * _holiday_lift(params, weeks, calendar) * promo_lift * _ramp(params, len(weeks)))
+    raw = (
+        params["base"].to_numpy()[:, None]
+        * trend
+        * _seasonality(params, weeks)
+        * _holiday_lift(params, weeks, calendar)
+        * promo_lift
+        * _ramp(params, len(weeks))
+    )
     p = params["p_occur"].to_numpy()[:, None]
     floored = p * (1.0 + np.maximum(raw / p - 1.0, 0.0))
     return np.where(params["intermittent"].to_numpy()[:, None], floored, raw)
 
 
-def _truth(rng: np.random.Generator, params: pd.DataFrame, weeks: pd.DatetimeIndex,
-           calendar: pd.DataFrame) -> pd.DataFrame:
+def _truth(
+    rng: np.random.Generator, params: pd.DataFrame, weeks: pd.DatetimeIndex, calendar: pd.DataFrame
+) -> pd.DataFrame:
     """Long truth table: one row per SKU-week from the SKU's introduction on."""
     price, promo = _prices(rng, params, len(weeks))
     mean = _weekly_mean(params, weeks, calendar, price)
@@ -256,16 +268,18 @@ def _truth(rng: np.random.Generator, params: pd.DataFrame, weeks: pd.DatetimeInd
     live = (np.arange(w)[None, :] >= params["intro"].to_numpy()[:, None]).ravel()
     sku_idx = np.repeat(np.arange(n), w)[live]
     inter = params["intermittent"].to_numpy()[sku_idx]
-    return pd.DataFrame({
-        "sku": params["sku"].to_numpy()[sku_idx],
-        "week": np.tile(weeks.to_numpy(), n)[live],
-        "mean": mean.ravel()[live],
-        "dist": np.where(inter, "intermittent", "negbin"),
-        "size": params["size"].to_numpy()[sku_idx],
-        "p_occur": params["p_occur"].to_numpy()[sku_idx],
-        "price": price.ravel()[live],
-        "promo": promo.ravel()[live].astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "sku": params["sku"].to_numpy()[sku_idx],
+            "week": np.tile(weeks.to_numpy(), n)[live],
+            "mean": mean.ravel()[live],
+            "dist": np.where(inter, "intermittent", "negbin"),
+            "size": params["size"].to_numpy()[sku_idx],
+            "p_occur": params["p_occur"].to_numpy()[sku_idx],
+            "price": price.ravel()[live],
+            "promo": promo.ravel()[live].astype(np.int64),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- sampling
@@ -279,8 +293,7 @@ def _draw(truth: pd.DataFrame, rng: np.random.Generator, n_paths: int) -> np.nda
     inter = (truth["dist"].to_numpy() == "intermittent")[:, None]
     nb_mean = np.where(inter, np.maximum(mean / p - 1.0, 0.0), mean)
     shape = (len(truth), n_paths)
-    y = rng.negative_binomial(np.broadcast_to(size, shape),
-                              np.broadcast_to(size / (size + nb_mean), shape))
+    y = rng.negative_binomial(np.broadcast_to(size, shape), np.broadcast_to(size / (size + nb_mean), shape))
     occur = rng.random(shape) < p
     return np.where(inter, occur * (1 + y), y).astype(np.int64)
 
@@ -312,14 +325,16 @@ def _demand(rng: np.random.Generator, truth: pd.DataFrame) -> pd.DataFrame:
         in_run[i:stop] = sku[i:stop] == sku[i]
     stockout = in_run & (demand >= 1)
     sold = np.where(stockout, np.floor(demand * rng.uniform(0.0, 0.8, n)), demand)
-    return pd.DataFrame({
-        "sku": sku,
-        "date": hist["week"].to_numpy(),
-        "units": sold.astype(np.int64),
-        "price": hist["price"].to_numpy(),
-        "promo": hist["promo"].to_numpy(),
-        "stockout": stockout.astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "sku": sku,
+            "date": hist["week"].to_numpy(),
+            "units": sold.astype(np.int64),
+            "price": hist["price"].to_numpy(),
+            "promo": hist["promo"].to_numpy(),
+            "stockout": stockout.astype(np.int64),
+        }
+    )
 
 
 def _level(truth: pd.DataFrame, skus: pd.Series) -> np.ndarray:
@@ -328,8 +343,7 @@ def _level(truth: pd.DataFrame, skus: pd.Series) -> np.ndarray:
     return future.groupby("sku")["mean"].mean().reindex(skus).to_numpy()
 
 
-def _packs_and_moqs(rng: np.random.Generator,
-                    level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _packs_and_moqs(rng: np.random.Generator, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pack size and MOQ per SKU.
 
     The pack is one of the three largest sizes of PACK_SIZES not above four weeks
@@ -359,20 +373,22 @@ def _items(rng: np.random.Generator, params: pd.DataFrame, level: np.ndarray) ->
     holding_cost[few] = np.round(unit_cost[few] * rng.uniform(0.2, 0.4, len(few)) / 52.0, 4)
     service = np.where(rng.random(n) < 0.10, rng.choice([0.9, 0.98], n), np.nan)
     line_cost = np.where(rng.random(n) < 0.2, 0.0, np.round(rng.uniform(0.5, 10.0, n), 2))
-    items = pd.DataFrame({
-        "sku": params["sku"].to_numpy(),
-        "supplier": params["supplier"].to_numpy(),
-        "unit_cost": unit_cost,
-        "unit_volume": volume,
-        "moq": moq,
-        "pack_size": pack,
-        "holding_rate": holding_rate,
-        "holding_cost": holding_cost,
-        "shortage_cost": np.round(unit_cost * rng.uniform(0.5, 1.5, n), 2),
-        "service_level": service,
-        "order_cost": line_cost,
-        "category": params["category"].to_numpy(),
-    })
+    items = pd.DataFrame(
+        {
+            "sku": params["sku"].to_numpy(),
+            "supplier": params["supplier"].to_numpy(),
+            "unit_cost": unit_cost,
+            "unit_volume": volume,
+            "moq": moq,
+            "pack_size": pack,
+            "holding_rate": holding_rate,
+            "holding_cost": holding_cost,
+            "shortage_cost": np.round(unit_cost * rng.uniform(0.5, 1.5, n), 2),
+            "service_level": service,
+            "order_cost": line_cost,
+            "category": params["category"].to_numpy(),
+        }
+    )
     return items[contract.ITEMS.column_names]
 
 
@@ -380,21 +396,28 @@ def _suppliers(rng: np.random.Generator, items: pd.DataFrame, level: np.ndarray)
     """Supplier master: lead times 1-12 weeks, PO costs 40-250, modest MOVs on three."""
     k = len(SUPPLIER_IDS)
     lead = np.asarray(LEAD_TIMES)
-    weekly_value = (pd.Series(level * items["unit_cost"].to_numpy())
-                    .groupby(items["supplier"].to_numpy()).sum()
-                    .reindex(SUPPLIER_IDS, fill_value=0.0).to_numpy())
+    weekly_value = (
+        pd.Series(level * items["unit_cost"].to_numpy())
+        .groupby(items["supplier"].to_numpy())
+        .sum()
+        .reindex(SUPPLIER_IDS, fill_value=0.0)
+        .to_numpy()
+    )
     mov = np.full(k, np.nan)
     with_mov = rng.choice(k, 3, replace=False)
     mov[with_mov] = np.maximum(
-        np.floor(weekly_value[with_mov] * rng.uniform(0.5, 1.5, 3) / 50.0) * 50.0, 50.0)
+        np.floor(weekly_value[with_mov] * rng.uniform(0.5, 1.5, 3) / 50.0) * 50.0, 50.0
+    )
     mov[np.setdiff1d(np.arange(k), with_mov)[0]] = 0.0
-    return pd.DataFrame({
-        "supplier": list(SUPPLIER_IDS),
-        "lead_time_weeks": lead.astype(np.int64),
-        "order_cost": np.sort(np.round(rng.uniform(40.0, 250.0, k), 0)),
-        "min_order_value": mov,
-        "lead_time_sd_weeks": np.round(lead * rng.uniform(0.05, 0.15, k), 2),
-    })[contract.SUPPLIERS.column_names]
+    return pd.DataFrame(
+        {
+            "supplier": list(SUPPLIER_IDS),
+            "lead_time_weeks": lead.astype(np.int64),
+            "order_cost": np.sort(np.round(rng.uniform(40.0, 250.0, k), 0)),
+            "min_order_value": mov,
+            "lead_time_sd_weeks": np.round(lead * rng.uniform(0.05, 0.15, k), 2),
+        }
+    )[contract.SUPPLIERS.column_names]
 
 
 def _lead_of(items: pd.DataFrame, suppliers: pd.DataFrame) -> np.ndarray:
@@ -403,8 +426,9 @@ def _lead_of(items: pd.DataFrame, suppliers: pd.DataFrame) -> np.ndarray:
     return lead.reindex(items["supplier"]).to_numpy()
 
 
-def _inventory(rng: np.random.Generator, items: pd.DataFrame, suppliers: pd.DataFrame,
-               level: np.ndarray) -> pd.DataFrame:
+def _inventory(
+    rng: np.random.Generator, items: pd.DataFrame, suppliers: pd.DataFrame, level: np.ndarray
+) -> pd.DataFrame:
     """On hand = (lead + 2) weeks of mean demand x U(0.5, 1.5), a few SKUs at 0."""
     n = len(items)
     on_hand = np.round((_lead_of(items, suppliers) + 2) * level * rng.uniform(0.5, 1.5, n))
@@ -412,8 +436,9 @@ def _inventory(rng: np.random.Generator, items: pd.DataFrame, suppliers: pd.Data
     return pd.DataFrame({"sku": items["sku"].to_numpy(), "on_hand": on_hand.astype(np.int64)})
 
 
-def _open_orders(rng: np.random.Generator, items: pd.DataFrame, suppliers: pd.DataFrame,
-                 level: np.ndarray) -> pd.DataFrame:
+def _open_orders(
+    rng: np.random.Generator, items: pd.DataFrame, suppliers: pd.DataFrame, level: np.ndarray
+) -> pd.DataFrame:
     """One or two whole-pack orders (>= MOQ) for ~30 % of SKUs, due within the lead time."""
     lead = _lead_of(items, suppliers)
     chosen = np.sort(rng.choice(len(items), round(OPEN_ORDER_SHARE * len(items)), replace=False))
@@ -436,8 +461,9 @@ def _open_orders(rng: np.random.Generator, items: pd.DataFrame, suppliers: pd.Da
 # --------------------------------------------------------------------------- public API
 
 
-def generate_sample(seed: int = 7, n_skus: int = 240, history_weeks: int = 156,
-                    future_weeks: int = 52) -> SampleCompany:
+def generate_sample(
+    seed: int = 7, n_skus: int = 240, history_weeks: int = 156, future_weeks: int = 52
+) -> SampleCompany:
     """Generate the sample company deterministically from ``seed``.
 
     History has ``history_weeks`` weekly rows per established SKU, the last on
@@ -456,9 +482,16 @@ def generate_sample(seed: int = 7, n_skus: int = 240, history_weeks: int = 156,
     inventory = _inventory(rng, items, suppliers, level)
     open_orders = _open_orders(rng, items, suppliers, level)
     log.debug("generated sample company: %d SKUs, %d demand rows", n_skus, len(demand))
-    return SampleCompany(demand=demand, items=items, suppliers=suppliers, inventory=inventory,
-                         open_orders=open_orders, calendar=calendar, truth=truth,
-                         plan_start=PLAN_START)
+    return SampleCompany(
+        demand=demand,
+        items=items,
+        suppliers=suppliers,
+        inventory=inventory,
+        open_orders=open_orders,
+        calendar=calendar,
+        truth=truth,
+        plan_start=PLAN_START,
+    )
 
 
 def _for_csv(table: contract.Table, frame: pd.DataFrame) -> pd.DataFrame:
@@ -481,5 +514,7 @@ def write_sample(company: SampleCompany, out_dir: Path) -> list[Path]:
         contract.OPEN_ORDERS: company.open_orders,
         contract.CALENDAR: company.calendar,
     }
-    return [write_csv(_for_csv(table, frame), out_dir / f"{table.name}.csv", lineterminator="\n")
-            for table, frame in frames.items()]
+    return [
+        write_csv(_for_csv(table, frame), out_dir / f"{table.name}.csv", lineterminator="\n")
+        for table, frame in frames.items()
+    ]

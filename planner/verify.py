@@ -37,6 +37,12 @@ def plan_violations(data: PlanningData, lines: pd.DataFrame, projection: pd.Data
         out.append("order weeks outside the planning horizon")
     if out:
         return out
+    supplier = np.asarray(data.suppliers, dtype=object)[data.supplier_idx[sku_idx]]
+    for i in np.flatnonzero(lines["supplier"].to_numpy(dtype=object) != supplier):
+        out.append(
+            f"{lines['sku'].iloc[i]}: supplier {lines['supplier'].iloc[i]} is not the SKU's "
+            f"supplier {supplier[i]}"
+        )
     units = lines["units"].to_numpy(dtype=float)
     packs = lines["packs"].to_numpy(dtype=float)
     for i in np.flatnonzero(np.abs(units - packs * data.pack[sku_idx]) > TOL):
@@ -44,8 +50,10 @@ def plan_violations(data: PlanningData, lines: pd.DataFrame, projection: pd.Data
     for i in np.flatnonzero(np.abs(packs - np.round(packs)) > TOL):
         out.append(f"{lines['sku'].iloc[i]}: {packs[i]:g} is not a whole number of packs")
     for i in np.flatnonzero(units < data.min_units[sku_idx] - TOL):
-        out.append(f"{lines['sku'].iloc[i]} {lines['order_week'].iloc[i]}: {units[i]:g} units below the "
-                   f"minimum order {data.min_units[sku_idx[i]]:g}")
+        out.append(
+            f"{lines['sku'].iloc[i]} {lines['order_week'].iloc[i]}: {units[i]:g} units below the "
+            f"minimum order {data.min_units[sku_idx[i]]:g}"
+        )
     arrive = data.weeks[0] + pd.to_timedelta(7 * (order_t + data.lead_time[sku_idx]), unit="D")
     bad = np.flatnonzero(pd.to_datetime(lines["arrival_week"]).to_numpy() != arrive.to_numpy())
     out += [f"{lines['sku'].iloc[i]}: arrival_week is not order_week + lead time" for i in bad]
@@ -54,25 +62,43 @@ def plan_violations(data: PlanningData, lines: pd.DataFrame, projection: pd.Data
     if lines.duplicated(["sku", "order_week"]).any():
         out.append("more than one line for the same SKU and week")
     x = orders_from_lines(data, lines)
-    out += _receipts_and_balance(data, x, projection)
-    out += _weekly_limits(data, x)
+    receipts = _receipts(data, x)
+    out += _receipts_and_balance(data, receipts, projection)
+    out += _weekly_limits(data, x, receipts)
     return out
 
 
-def _receipts_and_balance(data: PlanningData, x: np.ndarray, projection: pd.DataFrame) -> list[str]:
-    """Projection arrivals equal open orders plus orders shifted by lead time; stock balances."""
-    out = []
-    expected = data.open_arrivals.copy()
+def _receipts(data: PlanningData, x: np.ndarray) -> np.ndarray:
+    """Open orders plus x[s, t - L_s] in week t (recomputed here, independently of the policy)."""
+    receipts = data.open_arrivals.copy()
     for s in range(data.n_skus):
         lt = int(data.lead_time[s])
         if lt < data.horizon:
-            expected[s, lt:] += x[s, : data.horizon - lt]
+            receipts[s, lt:] += x[s, : data.horizon - lt]
+    return receipts
+
+
+def _projection_grid(data: PlanningData, projection: pd.DataFrame) -> pd.DataFrame | None:
+    """Projection rows ordered as (SKU, week); None when rows are missing or repeated."""
+    keyed = projection.assign(week=pd.to_datetime(projection["week"])).set_index(["sku", "week"])
+    grid = pd.MultiIndex.from_product([data.skus, data.weeks], names=["sku", "week"])
+    if not keyed.index.is_unique or len(keyed) != len(grid) or not grid.isin(keyed.index).all():
+        return None
+    return keyed.loc[grid]
+
+
+def _receipts_and_balance(data: PlanningData, expected: np.ndarray, projection: pd.DataFrame) -> list[str]:
+    """Projection arrivals equal open orders plus orders shifted by lead time; stock balances."""
+    grid = _projection_grid(data, projection)
+    if grid is None:
+        return ["projection does not hold exactly one row per SKU and week of the horizon"]
+    out = []
     shape = (data.n_skus, data.horizon)
-    got = projection["arrivals"].to_numpy(dtype=float).reshape(shape)
+    got = grid["arrivals"].to_numpy(dtype=float).reshape(shape)
     if not np.allclose(got, expected, atol=TOL):
         out.append("projection arrivals differ from open orders plus planned orders shifted by lead time")
-    start = projection["on_hand_start"].to_numpy(dtype=float).reshape(shape)
-    end = projection["on_hand_end"].to_numpy(dtype=float).reshape(shape)
+    start = grid["on_hand_start"].to_numpy(dtype=float).reshape(shape)
+    end = grid["on_hand_end"].to_numpy(dtype=float).reshape(shape)
     prev = np.concatenate([data.on_hand[:, None], end[:, :-1]], axis=1)
     if not np.allclose(start, prev + expected, atol=1e-4):
         out.append("inventory balance broken: on_hand_start != previous on_hand_end + arrivals")
@@ -81,17 +107,14 @@ def _receipts_and_balance(data: PlanningData, x: np.ndarray, projection: pd.Data
     return out
 
 
-def _weekly_limits(data: PlanningData, x: np.ndarray) -> list[str]:
+def _weekly_limits(data: PlanningData, x: np.ndarray, receipts: np.ndarray) -> list[str]:
     out = []
-    receipts = data.open_arrivals.copy()
-    for s in range(data.n_skus):
-        lt = int(data.lead_time[s])
-        if lt < data.horizon:
-            receipts[s, lt:] += x[s, : data.horizon - lt]
     if data.capacity is not None:
         vol = storage_volume(data, receipts)
         for t in np.flatnonzero(vol > data.capacity * (1 + TOL) + TOL):
-            out.append(f"week {data.weeks[t].date()}: storage {vol[t]:.4g} above capacity {data.capacity[t]:.4g}")
+            out.append(
+                f"week {data.weeks[t].date()}: storage {vol[t]:.4g} above capacity {data.capacity[t]:.4g}"
+            )
     spend = data.unit_cost @ x
     if data.budget is not None:
         for t in np.flatnonzero(spend > data.budget * (1 + TOL) + TOL):
@@ -99,8 +122,10 @@ def _weekly_limits(data: PlanningData, x: np.ndarray) -> list[str]:
     value = np.zeros((len(data.suppliers), data.horizon))
     np.add.at(value, data.supplier_idx, data.unit_cost[:, None] * x)
     for p, t in zip(*np.nonzero((value > 0) & (value < data.min_order_value[:, None] - TOL)), strict=True):
-        out.append(f"week {data.weeks[t].date()}: order to {data.suppliers[p]} worth {value[p, t]:.2f} is below "
-                   f"its minimum order value {data.min_order_value[p]:.2f}")
+        out.append(
+            f"week {data.weeks[t].date()}: order to {data.suppliers[p]} worth {value[p, t]:.2f} is below "
+            f"its minimum order value {data.min_order_value[p]:.2f}"
+        )
     return out
 
 
@@ -110,5 +135,6 @@ def verify_plan(data: PlanningData, lines: pd.DataFrame, projection: pd.DataFram
     if problems:
         shown = "\n".join(f"- {p}" for p in problems[:20])
         more = f"\n- (+{len(problems) - 20} more)" if len(problems) > 20 else ""
-        raise PlanVerificationError(f"the plan breaks {len(problems)} hard rule(s) and was not written:\n"
-                                    f"{shown}{more}")
+        raise PlanVerificationError(
+            f"the plan breaks {len(problems)} hard rule(s) and was not written:\n{shown}{more}"
+        )

@@ -27,8 +27,7 @@ def selector_mask(sel: Selector, items: pd.DataFrame) -> np.ndarray:
     return mask
 
 
-def check_references(scenario: Scenario, items: pd.DataFrame, suppliers: pd.DataFrame,
-                     source: Path) -> None:
+def check_references(scenario: Scenario, items: pd.DataFrame, suppliers: pd.DataFrame, source: Path) -> None:
     """Every SKU, category and supplier a scenario names must exist in the dataset."""
     known = {
         "skus": set(items.index),
@@ -41,13 +40,24 @@ def check_references(scenario: Scenario, items: pd.DataFrame, suppliers: pd.Data
             for field, names in known.items():
                 unknown = sorted(set(getattr(sel, field) or ()) - names)
                 if unknown:
-                    problems.append(Problem(str(source), f"not in the dataset: {', '.join(unknown[:5])}",
-                                            f"use {field} that exist in items.csv", key=f"{group}.{i}.{field}"))
+                    problems.append(
+                        Problem(
+                            str(source),
+                            f"not in the dataset: {', '.join(unknown[:5])}",
+                            f"use {field} that exist in items.csv",
+                            key=f"{group}.{i}.{field}",
+                        )
+                    )
     for name in scenario.suppliers:
         if name not in known["suppliers"]:
-            problems.append(Problem(str(source), f"supplier '{name}' is not in suppliers.csv",
-                                    f"use one of: {', '.join(sorted(known['suppliers'])[:10])}",
-                                    key=f"suppliers.{name}"))
+            problems.append(
+                Problem(
+                    str(source),
+                    f"supplier '{name}' is not in suppliers.csv",
+                    f"use one of: {', '.join(sorted(known['suppliers'])[:10])}",
+                    key=f"suppliers.{name}",
+                )
+            )
     if problems:
         raise ScenarioError(problems)
 
@@ -89,7 +99,9 @@ def demand_factors(scenario: Scenario, items: pd.DataFrame, weeks: pd.DatetimeIn
         rows = selector_mask(scale, items)
         cols = np.ones(len(weeks), dtype=bool)
         if scale.start is not None:
-            cols &= weeks >= pd.Timestamp(scale.start) - pd.Timedelta(days=pd.Timestamp(scale.start).weekday())
+            cols &= weeks >= pd.Timestamp(scale.start) - pd.Timedelta(
+                days=pd.Timestamp(scale.start).weekday()
+            )
         if scale.end is not None:
             cols &= weeks <= pd.Timestamp(scale.end)
         factors[np.ix_(rows, cols)] *= scale.factor

@@ -29,15 +29,27 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 def test_plan_writes_every_output_with_its_columns(planned: tuple[Path, str]) -> None:
     out, text = planned
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "projection.csv", "purchase_plan.csv",
-                                                      "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "manifest.json",
+        "projection.csv",
+        "purchase_plan.csv",
+        "summary.json",
+    ]
     plan = pd.read_csv(out / "purchase_plan.csv")
     assert list(plan.columns) == PLAN_COLUMNS
     assert len(plan) > 50
     assert (pd.to_datetime(plan["order_week"]).dt.day_of_week == 0).all()
     proj = pd.read_csv(out / "projection.csv")
-    for col in ("sku", "week", "arrivals", "demand_mean", "demand_q0.5", "on_hand_start", "on_hand_end",
-                "volume"):
+    for col in (
+        "sku",
+        "week",
+        "arrivals",
+        "demand_mean",
+        "demand_q0.5",
+        "on_hand_start",
+        "on_hand_end",
+        "volume",
+    ):
         assert col in proj.columns
     assert len(proj) == 240 * 26
     summary = json.loads((out / "summary.json").read_text())
@@ -102,7 +114,8 @@ def test_failure_midway_keeps_earlier_outputs(tmp_path: Path, monkeypatch: pytes
 
     monkeypatch.setattr(planner.pipeline, "manifest", broken_manifest)
     (tmp_path / "data" / "inventory.csv").write_text(
-        (tmp_path / "data" / "inventory.csv").read_text().replace("SKU0001,", "SKU0001,1", 1))
+        (tmp_path / "data" / "inventory.csv").read_text().replace("SKU0001,", "SKU0001,1", 1)
+    )
     result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out)])
     assert result.exit_code == 1
     assert "simulated failure" in result.output

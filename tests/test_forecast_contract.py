@@ -25,8 +25,18 @@ def history(seed: int = 0) -> pd.DataFrame:
     frames = []
     for sku, lam in zip(SKUS, (20.0, 0.4, 5.0), strict=True):
         seasonal = 1 + 0.5 * np.sin(2 * np.pi * np.arange(156) / 52)
-        frames.append(pd.DataFrame({"sku": sku, "week": weeks, "units": rng.poisson(lam * seasonal),
-                                    "price": 1.0, "promo": 0, "stockout": 0}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "sku": sku,
+                    "week": weeks,
+                    "units": rng.poisson(lam * seasonal),
+                    "price": 1.0,
+                    "promo": 0,
+                    "stockout": 0,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -50,6 +60,7 @@ FACTORIES: dict[str, Callable[[Path], Forecaster]] = {
 def fitted(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Callable[[], Forecaster], Forecast]:
     def make() -> Forecaster:
         return FACTORIES[request.param](tmp_path).fit(history())
+
     return make, make().predict(SKUS, WEEKS, LEVELS)
 
 
@@ -62,7 +73,9 @@ def test_shapes_and_finite(fitted: tuple[Callable[[], Forecaster], Forecast]) ->
         assert np.isfinite(arr).all() and (arr >= 0).all()
 
 
-def test_quantiles_do_not_cross_and_cumulative_grow(fitted: tuple[Callable[[], Forecaster], Forecast]) -> None:
+def test_quantiles_do_not_cross_and_cumulative_grow(
+    fitted: tuple[Callable[[], Forecaster], Forecast],
+) -> None:
     _, fc = fitted
     assert (np.diff(fc.quantiles, axis=2) >= -1e-9).all()
     assert (np.diff(fc.cum_quantiles, axis=2) >= -1e-9).all()
@@ -110,8 +123,9 @@ def test_seasonal_index_recovers_a_known_season() -> None:
 def test_baseline_empirical_quantiles_match_history_without_season() -> None:
     weeks = pd.date_range("2025-01-06", periods=20, freq="7D")
     units = np.arange(20, dtype=float)
-    hist = pd.DataFrame({"sku": "A", "week": weeks, "units": units, "price": 1.0, "promo": 0,
-                         "stockout": [1] + [0] * 19})
+    hist = pd.DataFrame(
+        {"sku": "A", "week": weeks, "units": units, "price": 1.0, "promo": 0, "stockout": [1] + [0] * 19}
+    )
     model = EmpiricalQuantileForecaster(window=10, n_paths=4000, seed=0).fit(hist)
     fc = model.predict(["A"], pd.date_range("2025-05-26", periods=3, freq="7D"), [0.5])
     np.testing.assert_allclose(fc.mean[0], np.mean(units[10:]))  # the last 10 weeks (stockout week is older)
@@ -120,12 +134,14 @@ def test_baseline_empirical_quantiles_match_history_without_season() -> None:
 
 def test_deterministic_file_is_exact(tmp_path: Path) -> None:
     path = tmp_path / "det.csv"
-    pd.DataFrame({"sku": ["A"] * 3, "week": ["2026-01-05", "2026-01-12", "2026-01-14"],
-                  "mean": [90, 120, 80]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"sku": ["A"] * 3, "week": ["2026-01-05", "2026-01-12", "2026-01-14"], "mean": [90, 120, 80]}
+    ).to_csv(path, index=False)
     with pytest.raises(DataError, match="duplicate sku and week"):  # 01-14 is in the week of 01-12
         FileForecaster(path).fit(history())
-    pd.DataFrame({"sku": ["A"] * 3, "week": ["2026-01-05", "2026-01-12", "2026-01-19"],
-                  "mean": [90, 120, 80]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"sku": ["A"] * 3, "week": ["2026-01-05", "2026-01-12", "2026-01-19"], "mean": [90, 120, 80]}
+    ).to_csv(path, index=False)
     fc = FileForecaster(path).fit(history()).predict(["A"], WEEKS[:3], [0.5, 0.95])
     np.testing.assert_allclose(fc.cum_quantiles[0, :, 1], [90, 210, 290])
     np.testing.assert_allclose(fc.quantiles[0, :, 0], [90, 120, 80])
@@ -133,8 +149,9 @@ def test_deterministic_file_is_exact(tmp_path: Path) -> None:
 
 def test_file_errors_name_file_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
-    pd.DataFrame({"sku": ["A", "A"], "week": ["2026-01-05", "junk"], "mean": [1, -2],
-                  "q0.1": [3, 1], "q0.9": [2, 4]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"sku": ["A", "A"], "week": ["2026-01-05", "junk"], "mean": [1, -2], "q0.1": [3, 1], "q0.9": [2, 4]}
+    ).to_csv(path, index=False)
     with pytest.raises(DataError) as exc:
         FileForecaster(path).fit(history())
     text = str(exc.value)

@@ -11,23 +11,43 @@ from click.testing import CliRunner
 from planner.cli import main
 
 
-def one_sku_company(tmp_path: Path, *, lead_time: int, pack: int, moq: int, on_hand: float,
-                    weekly: list[float], order_cost: float, holding_cost: float) -> Path:
+def one_sku_company(
+    tmp_path: Path,
+    *,
+    lead_time: int,
+    pack: int,
+    moq: int,
+    on_hand: float,
+    weekly: list[float],
+    order_cost: float,
+    holding_cost: float,
+) -> Path:
     """A one-SKU dataset plus a deterministic forecast file and scenario; returns the scenario path."""
     data = tmp_path / "data"
     data.mkdir()
     hist_weeks = pd.date_range("2026-01-05", periods=4, freq="7D")
     pd.DataFrame({"sku": "A", "date": hist_weeks.date, "units": 100}).to_csv(data / "demand.csv", index=False)
-    pd.DataFrame({"sku": ["A"], "supplier": ["S"], "unit_cost": [1.0], "unit_volume": [0.01], "moq": [moq],
-                  "pack_size": [pack], "holding_cost": [holding_cost]}).to_csv(data / "items.csv", index=False)
+    pd.DataFrame(
+        {
+            "sku": ["A"],
+            "supplier": ["S"],
+            "unit_cost": [1.0],
+            "unit_volume": [0.01],
+            "moq": [moq],
+            "pack_size": [pack],
+            "holding_cost": [holding_cost],
+        }
+    ).to_csv(data / "items.csv", index=False)
     pd.DataFrame({"supplier": ["S"], "lead_time_weeks": [lead_time], "order_cost": [order_cost]}).to_csv(
-        data / "suppliers.csv", index=False)
+        data / "suppliers.csv", index=False
+    )
     pd.DataFrame({"sku": ["A"], "on_hand": [on_hand]}).to_csv(data / "inventory.csv", index=False)
     weeks = pd.date_range("2026-02-02", periods=len(weekly), freq="7D")
     pd.DataFrame({"sku": "A", "week": weeks.date, "mean": weekly}).to_csv(tmp_path / "fc.csv", index=False)
     scenario = tmp_path / "s.yaml"
-    scenario.write_text(f"name: known\ndata: data\nhorizon_weeks: {len(weekly)}\n"
-                        "forecast: {model: file, path: fc.csv}\n")
+    scenario.write_text(
+        f"name: known\ndata: data\nhorizon_weeks: {len(weekly)}\nforecast: {{model: file, path: fc.csv}}\n"
+    )
     return scenario
 
 
@@ -43,8 +63,9 @@ def test_classical_eoq_cycle(tmp_path: Path) -> None:
     L = 0, no stock: order 317 in week 1 (stock ends 217, 117, 17), then again in week 4.
     Holding on end stock: 217+117+17+234+134+34 = 753 unit-weeks -> 75.3; ordering 2 x 50.
     """
-    scenario = one_sku_company(tmp_path, lead_time=0, pack=1, moq=0, on_hand=0, weekly=[100.0] * 6,
-                               order_cost=50, holding_cost=0.1)
+    scenario = one_sku_company(
+        tmp_path, lead_time=0, pack=1, moq=0, on_hand=0, weekly=[100.0] * 6, order_cost=50, holding_cost=0.1
+    )
     plan, summary = run(scenario, tmp_path / "out")
     assert plan["order_week"].tolist() == ["2026-02-02", "2026-02-23"]
     assert plan["units"].tolist() == [317, 317]
@@ -61,12 +82,24 @@ def test_classical_with_lead_time_packs_and_moq(tmp_path: Path) -> None:
     ROP = 50 * 3 = 150 (no safety stock: deterministic). Week 1: IP 120 < 150 -> order
     max(EOQ, MOQ, 150 - 120) = 200 -> 9 packs = 216 units, arriving week 3.
     """
-    scenario = one_sku_company(tmp_path, lead_time=2, pack=24, moq=200, on_hand=120, weekly=[50.0] * 6,
-                               order_cost=10, holding_cost=1.0)
+    scenario = one_sku_company(
+        tmp_path,
+        lead_time=2,
+        pack=24,
+        moq=200,
+        on_hand=120,
+        weekly=[50.0] * 6,
+        order_cost=10,
+        holding_cost=1.0,
+    )
     plan, _ = run(scenario, tmp_path / "out")
     first = plan.iloc[0]
     assert (first["order_week"], first["units"], first["packs"], first["arrival_week"]) == (
-        "2026-02-02", 216, 9, "2026-02-16")
+        "2026-02-02",
+        216,
+        9,
+        "2026-02-16",
+    )
     assert (plan["units"] % 24 == 0).all() and (plan["units"] >= 200).all()
     proj = pd.read_csv(tmp_path / "out" / "projection.csv")
     assert proj["on_hand_end"].min() >= 0

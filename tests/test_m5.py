@@ -42,21 +42,28 @@ def assumptions() -> M5Assumptions:
 
 
 @pytest.fixture(scope="module")
-def tiny(m5_dir: Path, assumptions: M5Assumptions,
-         tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def tiny(
+    m5_dir: Path, assumptions: M5Assumptions, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("m5_out")
     summary = import_m5(*find_m5_files(m5_dir), out, assumptions)
-    return {"out": out, "summary": summary,
-            "demand": pd.read_csv(out / "demand.csv"),
-            "items": pd.read_csv(out / "items.csv")}
+    return {
+        "out": out,
+        "summary": summary,
+        "demand": pd.read_csv(out / "demand.csv"),
+        "items": pd.read_csv(out / "items.csv"),
+    }
 
 
 @pytest.fixture(scope="module")
 def raw(m5_dir: Path) -> dict[str, pd.DataFrame]:
     """The m5_tiny inputs, read independently of planner.m5 (the oracle)."""
     cal = pd.read_csv(m5_dir / "calendar.csv", parse_dates=["date"])
-    return {"sales": pd.read_csv(m5_dir / SALES_NAME), "calendar": cal,
-            "prices": pd.read_csv(m5_dir / "sell_prices.csv")}
+    return {
+        "sales": pd.read_csv(m5_dir / SALES_NAME),
+        "calendar": cal,
+        "prices": pd.read_csv(m5_dir / "sell_prices.csv"),
+    }
 
 
 def _first_priced_monday(raw: dict[str, pd.DataFrame]) -> pd.Series:
@@ -111,8 +118,7 @@ def _check_column(table: Table, col: Any, values: pd.Series) -> None:
 
 def test_import_writes_contract_files(tiny: dict[str, Any]) -> None:
     out = tiny["out"]
-    assert sorted(Path(p).name for p in tiny["summary"]["files"]) == sorted(
-        f"{n}.csv" for n in OUTPUTS)
+    assert sorted(Path(p).name for p in tiny["summary"]["files"]) == sorted(f"{n}.csv" for n in OUTPUTS)
     for table in TABLES:
         _check_contract(table, pd.read_csv(out / f"{table.name}.csv"))
     items = tiny["items"]
@@ -142,8 +148,7 @@ def test_weekly_units_match_daily_oracle(tiny: dict[str, Any], raw: dict[str, An
     last_sunday = raw["calendar"].loc[raw["calendar"]["date"].dt.day_of_week == 6, "date"].max()
     for sku in (early, late):
         row = sales.loc[skus == sku].iloc[0]
-        days = [c for c in sales.columns if c.startswith("d_")
-                and starts[sku] <= dates[c] <= last_sunday]
+        days = [c for c in sales.columns if c.startswith("d_") and starts[sku] <= dates[c] <= last_sunday]
         expected = int(row[days].sum())
         got = tiny["demand"].loc[tiny["demand"]["sku"] == sku, "units"]
         assert got.sum() == expected, sku
@@ -153,8 +158,7 @@ def test_weekly_units_match_daily_oracle(tiny: dict[str, Any], raw: dict[str, An
 def test_skus_start_at_first_priced_week(tiny: dict[str, Any], raw: dict[str, Any]) -> None:
     starts = _first_priced_monday(raw).dt.strftime("%Y-%m-%d")
     first_rows = tiny["demand"].groupby("sku")["date"].min()
-    pd.testing.assert_series_equal(first_rows.sort_index(), starts.sort_index(),
-                                   check_names=False)
+    pd.testing.assert_series_equal(first_rows.sort_index(), starts.sort_index(), check_names=False)
     assert (starts > "2011-01-31").sum() >= 90  # the late-listed series
 
 
@@ -166,11 +170,11 @@ def test_weeks_labelled_by_consecutive_mondays(tiny: dict[str, Any]) -> None:
     assert demand.groupby("sku")["date"].max().eq(pd.Timestamp("2016-04-18")).all()
 
 
-def test_promo_only_below_regular_price(tiny: dict[str, Any],
-                                        assumptions: M5Assumptions) -> None:
+def test_promo_only_below_regular_price(tiny: dict[str, Any], assumptions: M5Assumptions) -> None:
     demand = tiny["demand"]
     regular = demand.groupby("sku", group_keys=False)["price"].apply(
-        lambda p: _oracle_regular(p, assumptions))
+        lambda p: _oracle_regular(p, assumptions)
+    )
     cut = regular * (1 - assumptions.promo_discount) + 1e-9
     expected = (demand["price"] <= cut).astype(int)
     assert (demand["promo"] == expected).all()
@@ -186,14 +190,13 @@ def _oracle_regular(price: pd.Series, a: M5Assumptions) -> pd.Series:
     first = np.nanmedian(values[: a.regular_price_weeks])
     out = []
     for i in range(len(values)):
-        window = values[max(0, i - a.regular_price_weeks):i]
+        window = values[max(0, i - a.regular_price_weeks) : i]
         window = window[np.isfinite(window)]
         out.append(np.median(window) if len(window) >= a.regular_price_min_weeks else first)
     return pd.Series(out, index=price.index)
 
 
-def test_max_series_keeps_first_series(m5_dir: Path, assumptions: M5Assumptions,
-                                       tmp_path: Path) -> None:
+def test_max_series_keeps_first_series(m5_dir: Path, assumptions: M5Assumptions, tmp_path: Path) -> None:
     summary = import_m5(*find_m5_files(m5_dir), tmp_path, assumptions, max_series=5)
     items = pd.read_csv(tmp_path / "items.csv")
     first5 = pd.read_csv(m5_dir / SALES_NAME, nrows=5)
@@ -215,8 +218,7 @@ def test_find_m5_files_names_missing_files(m5_dir: Path, tmp_path: Path) -> None
     assert "calendar.csv" not in text.replace(str(tmp_path), "")
 
 
-def test_import_names_missing_file(m5_dir: Path, assumptions: M5Assumptions,
-                                   tmp_path: Path) -> None:
+def test_import_names_missing_file(m5_dir: Path, assumptions: M5Assumptions, tmp_path: Path) -> None:
     sales, calendar, _ = find_m5_files(m5_dir)
     missing = tmp_path / "sell_prices.csv"
     with pytest.raises(DataError) as err:
@@ -225,8 +227,7 @@ def test_import_names_missing_file(m5_dir: Path, assumptions: M5Assumptions,
     assert not (tmp_path / "out").exists()
 
 
-def test_missing_columns_listed_together(m5_dir: Path, assumptions: M5Assumptions,
-                                         tmp_path: Path) -> None:
+def test_missing_columns_listed_together(m5_dir: Path, assumptions: M5Assumptions, tmp_path: Path) -> None:
     sales = pd.read_csv(m5_dir / SALES_NAME, nrows=3).drop(columns="dept_id")
     calendar = pd.read_csv(m5_dir / "calendar.csv").drop(columns="wm_yr_wk")
     sales.to_csv(tmp_path / SALES_NAME, index=False)
@@ -251,14 +252,21 @@ def _bundled_text() -> str:
     ("old", "new", "key", "hint"),
     [
         ("\npromo_discount:", "\npromo_discont:", "promo_discont", "did you mean 'promo_discount'"),
-        ("    lead_time_weeks: 2\n", "    lead_time_week: 2\n",
-         "suppliers.FOODS_1.lead_time_week", "did you mean 'lead_time_weeks'"),
-        ("    lead_time_weeks: 2\n", "    lead_time_weeks: 20\n",
-         "suppliers.FOODS_1.lead_time_weeks", "less than or equal to 12"),
+        (
+            "    lead_time_weeks: 2\n",
+            "    lead_time_week: 2\n",
+            "suppliers.FOODS_1.lead_time_week",
+            "did you mean 'lead_time_weeks'",
+        ),
+        (
+            "    lead_time_weeks: 2\n",
+            "    lead_time_weeks: 20\n",
+            "suppliers.FOODS_1.lead_time_weeks",
+            "less than or equal to 12",
+        ),
     ],
 )
-def test_bad_assumptions_name_the_key(tmp_path: Path, old: str, new: str, key: str,
-                                      hint: str) -> None:
+def test_bad_assumptions_name_the_key(tmp_path: Path, old: str, new: str, key: str, hint: str) -> None:
     text = _bundled_text()
     assert old in text
     path = tmp_path / "m5.yaml"
@@ -273,32 +281,55 @@ def test_bad_assumptions_name_the_key(tmp_path: Path, old: str, new: str, key: s
 
 def test_bundled_assumptions_cover_all_m5_departments() -> None:
     a = load_assumptions(None)
-    assert set(a.suppliers) == {"FOODS_1", "FOODS_2", "FOODS_3", "HOBBIES_1", "HOBBIES_2",
-                                "HOUSEHOLD_1", "HOUSEHOLD_2"}
+    assert set(a.suppliers) == {
+        "FOODS_1",
+        "FOODS_2",
+        "FOODS_3",
+        "HOBBIES_1",
+        "HOBBIES_2",
+        "HOUSEHOLD_1",
+        "HOUSEHOLD_2",
+    }
     assert {"FOODS", "HOBBIES", "HOUSEHOLD"} <= set(a.categories)
 
 
 # --------------------------------------------------------------------------- hand-made data
 
 
-def _write_m5(folder: Path, sales: dict[str, list[int]], prices: dict[str, dict[int, float]],
-              n_days: int = 30) -> tuple[Path, Path, Path]:
+def _write_m5(
+    folder: Path, sales: dict[str, list[int]], prices: dict[str, dict[int, float]], n_days: int = 30
+) -> tuple[Path, Path, Path]:
     """A tiny M5 folder starting Saturday 2011-01-29 (Walmart weeks run Sat-Fri)."""
     dates = pd.date_range("2011-01-29", periods=n_days, freq="D")
-    calendar = pd.DataFrame({
-        "date": dates.strftime("%Y-%m-%d"), "wm_yr_wk": [11101 + i // 7 for i in range(n_days)],
-        "d": [f"d_{i + 1}" for i in range(n_days)], "event_name_1": None, "event_name_2": None,
-    })
+    calendar = pd.DataFrame(
+        {
+            "date": dates.strftime("%Y-%m-%d"),
+            "wm_yr_wk": [11101 + i // 7 for i in range(n_days)],
+            "d": [f"d_{i + 1}" for i in range(n_days)],
+            "event_name_1": None,
+            "event_name_2": None,
+        }
+    )
     calendar.loc[8, ["event_name_1", "event_name_2"]] = ["SuperBowl", "Extra"]
-    rows = [{"id": f"{item}_CA_1_validation", "item_id": item, "dept_id": "FOODS_1",
-             "cat_id": "FOODS", "store_id": "CA_1", "state_id": "CA",
-             **{f"d_{i + 1}": v for i, v in enumerate(days)}} for item, days in sales.items()]
-    price_rows = [{"store_id": "CA_1", "item_id": item, "wm_yr_wk": wk, "sell_price": p}
-                  for item, weeks in prices.items() for wk, p in weeks.items()]
-    paths = (folder / "sales_train_validation.csv", folder / "calendar.csv",
-             folder / "sell_prices.csv")
-    for frame, path in zip((pd.DataFrame(rows), calendar, pd.DataFrame(price_rows)), paths,
-                           strict=True):
+    rows = [
+        {
+            "id": f"{item}_CA_1_validation",
+            "item_id": item,
+            "dept_id": "FOODS_1",
+            "cat_id": "FOODS",
+            "store_id": "CA_1",
+            "state_id": "CA",
+            **{f"d_{i + 1}": v for i, v in enumerate(days)},
+        }
+        for item, days in sales.items()
+    ]
+    price_rows = [
+        {"store_id": "CA_1", "item_id": item, "wm_yr_wk": wk, "sell_price": p}
+        for item, weeks in prices.items()
+        for wk, p in weeks.items()
+    ]
+    paths = (folder / "sales_train_validation.csv", folder / "calendar.csv", folder / "sell_prices.csv")
+    for frame, path in zip((pd.DataFrame(rows), calendar, pd.DataFrame(price_rows)), paths, strict=True):
         frame.to_csv(path, index=False)
     return paths
 
@@ -307,19 +338,20 @@ def _write_m5(folder: Path, sales: dict[str, list[int]], prices: dict[str, dict[
 def handmade(tmp_path: Path) -> tuple[Path, Path, Path]:
     # ISO weeks: W1 = days 2-8, W2 = 9-15, W3 = 16-22, W4 = 23-29 (day 0 = Sat 2011-01-29).
     sales = {
-        "FOODS_1_001": [1] * 9 + [2] * 7 + [0] * 12 + [3, 3],   # W: 7, 14, 0, 6
-        "FOODS_1_002": [0] * 14 + [1] * 16,                     # listed from day 14
-        "FOODS_1_003": [0] * 30,                                # never priced
+        "FOODS_1_001": [1] * 9 + [2] * 7 + [0] * 12 + [3, 3],  # W: 7, 14, 0, 6
+        "FOODS_1_002": [0] * 14 + [1] * 16,  # listed from day 14
+        "FOODS_1_003": [0] * 30,  # never priced
     }
     prices = {
-        "FOODS_1_001": {11101: 2.0, 11102: 1.0, 11105: 2.0},    # off sale 11103-11104
+        "FOODS_1_001": {11101: 2.0, 11102: 1.0, 11105: 2.0},  # off sale 11103-11104
         "FOODS_1_002": {11103: 3.0, 11104: 3.0, 11105: 3.0},
     }
     return _write_m5(tmp_path, sales, prices)
 
 
-def test_handmade_weeks_prices_and_flags(handmade: tuple[Path, Path, Path],
-                                         assumptions: M5Assumptions, tmp_path: Path) -> None:
+def test_handmade_weeks_prices_and_flags(
+    handmade: tuple[Path, Path, Path], assumptions: M5Assumptions, tmp_path: Path
+) -> None:
     summary = import_m5(*handmade, tmp_path / "out", assumptions)
     demand = pd.read_csv(tmp_path / "out" / "demand.csv")
     a = demand[demand["sku"] == "FOODS_1_001_CA_1"]
@@ -339,19 +371,24 @@ def test_handmade_weeks_prices_and_flags(handmade: tuple[Path, Path, Path],
     assert events.values.tolist() == [["2011-02-06", "Extra"], ["2011-02-06", "SuperBowl"]]
 
 
-def test_handmade_open_orders(handmade: tuple[Path, Path, Path], assumptions: M5Assumptions,
-                              tmp_path: Path) -> None:
+def test_handmade_open_orders(
+    handmade: tuple[Path, Path, Path], assumptions: M5Assumptions, tmp_path: Path
+) -> None:
     rules = OpenOrdersAssumptions(every_nth_sku=1, arrival_in_weeks=1, weeks_of_demand=2.0)
     import_m5(*handmade, tmp_path / "out", assumptions.model_copy(update={"open_orders": rules}))
     orders = pd.read_csv(tmp_path / "out" / "open_orders.csv")
-    assert orders.values.tolist() == [["FOODS_1_001_CA_1", "2011-02-28", 14],
-                                      ["FOODS_1_002_CA_1", "2011-02-28", 11]]
+    assert orders.values.tolist() == [
+        ["FOODS_1_001_CA_1", "2011-02-28", 14],
+        ["FOODS_1_002_CA_1", "2011-02-28", 11],
+    ]
 
 
 def test_bad_sales_values_name_the_line(tmp_path: Path, assumptions: M5Assumptions) -> None:
     sales, calendar, prices = _write_m5(
-        tmp_path, {"FOODS_1_001": [1] * 30, "FOODS_1_002": [1] * 29 + [-2]},
-        {"FOODS_1_001": {11101: 1.0}, "FOODS_1_002": {11101: 1.0}})
+        tmp_path,
+        {"FOODS_1_001": [1] * 30, "FOODS_1_002": [1] * 29 + [-2]},
+        {"FOODS_1_001": {11101: 1.0}, "FOODS_1_002": {11101: 1.0}},
+    )
     with pytest.raises(DataError) as err:
         import_m5(sales, calendar, prices, tmp_path / "out", assumptions)
     (problem,) = err.value.problems
@@ -359,8 +396,7 @@ def test_bad_sales_values_name_the_line(tmp_path: Path, assumptions: M5Assumptio
     assert "sales_train_validation.csv" in str(err.value)
 
 
-def test_unknown_department_names_assumption_key(tmp_path: Path,
-                                                 assumptions: M5Assumptions) -> None:
+def test_unknown_department_names_assumption_key(tmp_path: Path, assumptions: M5Assumptions) -> None:
     paths = _write_m5(tmp_path, {"FOODS_1_001": [1] * 30}, {"FOODS_1_001": {11101: 1.0}})
     trimmed = {k: v for k, v in assumptions.suppliers.items() if k != "FOODS_1"}
     with pytest.raises(ScenarioError) as err:

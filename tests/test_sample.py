@@ -13,8 +13,14 @@ from planner.sample import SampleCompany, generate_sample, sample_truth, write_s
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "planner" / "sample_data"
 FRAMES = ("demand", "items", "suppliers", "inventory", "open_orders", "calendar", "truth")
-CSV_TABLES = (contract.DEMAND, contract.ITEMS, contract.SUPPLIERS, contract.INVENTORY,
-              contract.OPEN_ORDERS, contract.CALENDAR)
+CSV_TABLES = (
+    contract.DEMAND,
+    contract.ITEMS,
+    contract.SUPPLIERS,
+    contract.INVENTORY,
+    contract.OPEN_ORDERS,
+    contract.CALENDAR,
+)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +121,7 @@ def test_suppliers_and_items(company: SampleCompany) -> None:
     assert items["holding_rate"].isna().any() and items["holding_rate"].notna().mean() > 0.5
     assert 0 < items["holding_cost"].notna().sum() <= 0.1 * len(items)
     assert 0 < items["service_level"].notna().sum() <= 0.2 * len(items)
-    moq_weeks = (items.set_index("sku")["moq"] / _level(company))
+    moq_weeks = items.set_index("sku")["moq"] / _level(company)
     big = items.set_index("sku")["moq"] > items.set_index("sku")["pack_size"]
     assert (moq_weeks[big] <= 8).all()
 
@@ -153,8 +159,7 @@ def test_calendar_covers_history_and_future(company: SampleCompany) -> None:
 
 def test_truth_covers_history_and_future(company: SampleCompany) -> None:
     truth = company.truth
-    assert list(truth.columns) == ["sku", "week", "mean", "dist", "size", "p_occur", "price",
-                                   "promo"]
+    assert list(truth.columns) == ["sku", "week", "mean", "dist", "size", "p_occur", "price", "promo"]
     future = truth[truth["week"] >= company.plan_start]
     assert (future.groupby("sku").size() == 52).all()
     assert future["sku"].nunique() == len(company.items)

@@ -22,10 +22,13 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_extends_overrides_and_keeps_parent_paths(tmp_path: Path) -> None:
-    write(tmp_path / "base" / "base.yaml", "name: b\ndata: ../data\nhorizon_weeks: 10\n"
-          "forecast: {model: baseline, n_paths: 50}\n")
-    child = write(tmp_path / "what_if" / "child.yaml",
-                  "extends: ../base/base.yaml\nname: c\nforecast: {seed: 3}\n")
+    write(
+        tmp_path / "base" / "base.yaml",
+        "name: b\ndata: ../data\nhorizon_weeks: 10\nforecast: {model: baseline, n_paths: 50}\n",
+    )
+    child = write(
+        tmp_path / "what_if" / "child.yaml", "extends: ../base/base.yaml\nname: c\nforecast: {seed: 3}\n"
+    )
     sc = load_scenario(child)
     assert sc.name == "c"
     assert sc.horizon_weeks == 10
@@ -41,8 +44,9 @@ def test_child_path_is_relative_to_child(tmp_path: Path) -> None:
 
 def test_typo_names_file_and_key_with_suggestion(tmp_path: Path) -> None:
     write(tmp_path / "a.yaml", "name: a\ndata: d\n")
-    child = write(tmp_path / "b.yaml", "extends: a.yaml\nname: b\nservice_levle: 0.9\n"
-                  "solver: {time_limt_s: 5}\n")
+    child = write(
+        tmp_path / "b.yaml", "extends: a.yaml\nname: b\nservice_levle: 0.9\nsolver: {time_limt_s: 5}\n"
+    )
     with pytest.raises(ScenarioError) as exc:
         load_scenario(child)
     text = str(exc.value)
@@ -63,14 +67,21 @@ def test_typo_in_parent_is_attributed_to_parent(tmp_path: Path) -> None:
     [
         ("name: a\ndata: d\nservice_level: 1.5\n", "key 'service_level': Input should be less than 1"),
         ("name: a\n", "key 'data': required key is missing"),
-        ("name: a\ndata: d\nplan_start: 2026-11-18\n", "is a Wednesday; weeks start on Monday (use 2026-11-16)"),
-        ("name: a\ndata: d\nhorizon_weeks: 3\nstorage_capacity: [1, 2]\n",
-         "storage_capacity lists 2 weeks but horizon_weeks is 3"),
+        (
+            "name: a\ndata: d\nplan_start: 2026-11-18\n",
+            "is a Wednesday; weeks start on Monday (use 2026-11-16)",
+        ),
+        (
+            "name: a\ndata: d\nhorizon_weeks: 3\nstorage_capacity: [1, 2]\n",
+            "storage_capacity lists 2 weeks but horizon_weeks is 3",
+        ),
         ("name: a\ndata: d\nforecast: {model: file}\n", "model 'file' needs 'path'"),
         ("name: a\ndata: d\nforecast: {quantiles: [0.9, 0.1]}\n", "increasing and distinct"),
         ("name: a\ndata: d\nbudget_per_week: -5\n", "must not be negative"),
-        ("name: a\ndata: d\nsuppliers: {S: {lead_time_weeks: 2, lead_time_delta_weeks: 1}}\n",
-         "give lead_time_weeks or lead_time_delta_weeks, not both"),
+        (
+            "name: a\ndata: d\nsuppliers: {S: {lead_time_weeks: 2, lead_time_delta_weeks: 1}}\n",
+            "give lead_time_weeks or lead_time_delta_weeks, not both",
+        ),
         ("name: a\ndata: d\n  bad indent: [\n", "invalid YAML"),
         ("- just\n- a list\n", "must hold a mapping"),
     ],
@@ -101,8 +112,10 @@ def test_bundled_scenarios_load() -> None:
 
 def test_demand_scale_by_category_and_weeks() -> None:
     sc = load_scenario(REPO / "scenarios" / "demand_surge.yaml")
-    items = pd.DataFrame({"category": ["toys", "grocery", "garden"], "supplier": ["A", "A", "B"]},
-                         index=pd.Index(["t", "g", "x"], name="sku"))
+    items = pd.DataFrame(
+        {"category": ["toys", "grocery", "garden"], "supplier": ["A", "A", "B"]},
+        index=pd.Index(["t", "g", "x"], name="sku"),
+    )
     weeks = pd.date_range("2026-11-16", periods=8, freq="7D")
     f = demand_factors(sc, items, weeks)
     np.testing.assert_allclose(f[0], [1, 1.4, 1.4, 1.4, 1.4, 1.4, 1.4, 1])  # 11-23 .. 12-28 inclusive
@@ -112,8 +125,10 @@ def test_demand_scale_by_category_and_weeks() -> None:
 
 def test_supplier_delay_changes_lead_time() -> None:
     sc = load_scenario(REPO / "scenarios" / "supplier_delay.yaml")
-    suppliers = pd.DataFrame({"lead_time_weeks": [8], "order_cost": [10.0], "min_order_value": [0.0]},
-                             index=pd.Index(["SUP-E"], name="supplier"))
+    suppliers = pd.DataFrame(
+        {"lead_time_weeks": [8], "order_cost": [10.0], "min_order_value": [0.0]},
+        index=pd.Index(["SUP-E"], name="supplier"),
+    )
     out = apply_supplier_changes(sc, suppliers)
     assert out.loc["SUP-E", "lead_time_weeks"] == 12
     assert out.loc["SUP-E", "order_cost"] == 250

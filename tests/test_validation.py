@@ -73,8 +73,7 @@ def only_problem(result: Result) -> str:
 
 
 @pytest.fixture
-def validate(sample_dataset: Path, write_scenario: Callable[..., Path], cli: Run
-             ) -> Run:
+def validate(sample_dataset: Path, write_scenario: Callable[..., Path], cli: Run) -> Run:
     """Run ``planner validate`` on a scenario pointing at the test's dataset copy."""
 
     def run(**keys: object) -> Result:
@@ -103,26 +102,32 @@ def test_missing_required_file(sample_dataset: Path, validate: Run) -> None:
     (sample_dataset / "items.csv").unlink()
     assert only_problem(validate()) == (
         f"items.csv: required file is missing from {sample_dataset.resolve()}. "
-        "Fix: add items.csv with columns sku, supplier, unit_cost, unit_volume, moq, pack_size")
+        "Fix: add items.csv with columns sku, supplier, unit_cost, unit_volume, moq, pack_size"
+    )
 
 
 def test_both_csv_and_parquet(sample_dataset: Path, validate: Run) -> None:
     pd.read_csv(sample_dataset / "suppliers.csv").to_parquet(sample_dataset / "suppliers.parquet")
     assert only_problem(validate()) == (
-        "suppliers.csv: both suppliers.csv and suppliers.parquet exist. Fix: keep only one of the two files")
+        "suppliers.csv: both suppliers.csv and suppliers.parquet exist. Fix: keep only one of the two files"
+    )
 
 
 def test_empty_file(sample_dataset: Path, validate: Run) -> None:
     (sample_dataset / "inventory.csv").write_text("")
     assert only_problem(validate()) == (
-        "inventory.csv: file is empty (no header row). Fix: write the header sku,on_hand and the data rows")
+        "inventory.csv: file is empty (no header row). Fix: write the header sku,on_hand and the data rows"
+    )
 
 
-@pytest.mark.parametrize(("table", "fix"), [
-    ("items", "add at least one item"),
-    ("suppliers", "add at least one supplier"),
-    ("demand", "add at least one row of sales history"),
-])
+@pytest.mark.parametrize(
+    ("table", "fix"),
+    [
+        ("items", "add at least one item"),
+        ("suppliers", "add at least one supplier"),
+        ("demand", "add at least one row of sales history"),
+    ],
+)
 def test_header_without_rows(sample_dataset: Path, validate: Run, table: str, fix: str) -> None:
     path = sample_dataset / f"{table}.csv"
     path.write_text(path.read_text().splitlines()[0] + "\n")
@@ -141,7 +146,8 @@ def test_unreadable_csv(sample_dataset: Path, validate: Run) -> None:
 def test_dataset_folder_does_not_exist(validate: Run, tmp_path: Path) -> None:
     assert only_problem(validate(data="nowhere")) == (
         f"{(tmp_path / 'nowhere').resolve()}: dataset folder does not exist. "
-        "Fix: point the scenario's 'data' key at a folder holding demand.csv, items.csv, ...")
+        "Fix: point the scenario's 'data' key at a folder holding demand.csv, items.csv, ..."
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -152,19 +158,19 @@ def test_missing_required_column(sample_dataset: Path, validate: Run) -> None:
     edit_csv(sample_dataset, "items", lambda f: f.drop(columns="unit_cost"))
     assert only_problem(validate()) == (
         "items.csv: column 'unit_cost': required column is missing. "
-        "Fix: add a 'unit_cost' column (purchase cost per unit)")
+        "Fix: add a 'unit_cost' column (purchase cost per unit)"
+    )
 
 
 @pytest.mark.parametrize(("written", "meant"), [("shortage_cots", "shortage_cost"), ("Category", "category")])
-def test_unknown_column_did_you_mean(sample_dataset: Path, validate: Run,
-                                     written: str, meant: str) -> None:
+def test_unknown_column_did_you_mean(sample_dataset: Path, validate: Run, written: str, meant: str) -> None:
     edit_csv(sample_dataset, "items", lambda f: f.rename(columns={meant: written}))
     assert only_problem(validate()) == (
-        f"items.csv: column '{written}': unknown column. Fix: did you mean '{meant}'?")
+        f"items.csv: column '{written}': unknown column. Fix: did you mean '{meant}'?"
+    )
 
 
-def test_misspelt_required_column_reports_missing_and_unknown(sample_dataset: Path,
-                                                              validate: Run) -> None:
+def test_misspelt_required_column_reports_missing_and_unknown(sample_dataset: Path, validate: Run) -> None:
     edit_csv(sample_dataset, "items", lambda f: f.rename(columns={"pack_size": "packsize"}))
     assert problems(validate(), 2) == [
         "items.csv: column 'pack_size': required column is missing. "
@@ -177,61 +183,205 @@ def test_misspelt_required_column_reports_missing_and_unknown(sample_dataset: Pa
 # cells: one rule each (table, row, column, value written, message, fix)
 
 CELL_RULES = [
-    pytest.param("items", 3, "unit_cost", "", "missing value", "fill in 'unit_cost' on every row",
-                 id="missing-value"),
-    pytest.param("demand", 5, "units", "abc", "not a number: 'abc'",
-                 "write plain numbers with '.' as the decimal point", id="not-a-number"),
-    pytest.param("items", 4, "unit_volume", "inf", "non-finite value 'inf'",
-                 "use a finite number (leave the cell empty only where the column is optional)",
-                 id="non-finite-inf"),
-    pytest.param("inventory", 4, "on_hand", "nan", "non-finite value 'nan'",
-                 "use a finite number (leave the cell empty only where the column is optional)",
-                 id="non-finite-nan"),
-    pytest.param("demand", 2, "units", "-3", "must be >= 0, got '-3'",
-                 "'units' cannot be negative: units sold (>= 0)", id="negative-units"),
-    pytest.param("items", 2, "unit_cost", "-1.5", "must be >= 0, got '-1.5'",
-                 "'unit_cost' cannot be negative: purchase cost per unit", id="negative-unit-cost"),
-    pytest.param("inventory", 2, "on_hand", "-4", "must be >= 0, got '-4'",
-                 "'on_hand' cannot be negative: units on hand at plan start", id="negative-on-hand"),
-    pytest.param("items", 2, "pack_size", "0", "must be > 0, got '0'",
-                 "set the number of units per pack (1 if sold singly)", id="pack-size-not-positive"),
-    pytest.param("items", 2, "pack_size", "2.5", "must be a whole number, got '2.5'",
-                 "round 'pack_size' to a whole number", id="pack-size-fractional"),
-    pytest.param("items", 3, "moq", "1.5", "must be a whole number, got '1.5'",
-                 "round 'moq' to a whole number", id="moq-fractional"),
-    pytest.param("suppliers", 1, "lead_time_weeks", "-1", "must be >= 0, got '-1'",
-                 "give the lead time in whole weeks (0 = arrives the week it is ordered)",
-                 id="lead-time-negative"),
-    pytest.param("suppliers", 1, "lead_time_weeks", "1.5", "must be a whole number, got '1.5'",
-                 "round 'lead_time_weeks' to a whole number", id="lead-time-fractional"),
-    pytest.param("items", 1, "service_level", "1.2", "must be <= 0.9999, got '1.2'",
-                 "give a probability such as 0.95, or leave it empty to use the scenario's",
-                 id="service-level-above-range"),
-    pytest.param("items", 1, "service_level", "0", "must be > 0, got '0'",
-                 "give a probability such as 0.95, or leave it empty to use the scenario's",
-                 id="service-level-below-range"),
-    pytest.param("demand", 1, "promo", "2", "must be 0 or 1, got '2'", "use 1 for yes and 0 for no",
-                 id="promo-not-flag"),
-    pytest.param("demand", 1, "stockout", "yes", "must be 0 or 1, got 'yes'", "use 1 for yes and 0 for no",
-                 id="stockout-not-flag"),
-    pytest.param("demand", 1, "date", "31/12/2024", "unparsable date '31/12/2024'",
-                 "write dates as YYYY-MM-DD", id="demand-date-unparsable"),
-    pytest.param("open_orders", 1, "arrival_date", "soon", "unparsable date 'soon'",
-                 "write dates as YYYY-MM-DD", id="arrival-date-unparsable"),
-    pytest.param("demand", 1, "sku", "SKU9999", "'SKU9999' not in items.csv",
-                 "add them to items.csv or remove these rows", id="demand-sku-not-in-items"),
-    pytest.param("inventory", 1, "sku", "SKU9999", "'SKU9999' not in items.csv",
-                 "add them to items.csv or remove these rows", id="inventory-sku-not-in-items"),
-    pytest.param("open_orders", 1, "sku", "SKU9999", "'SKU9999' not in items.csv",
-                 "add them to items.csv or remove these rows", id="open-order-sku-not-in-items"),
-    pytest.param("items", 1, "supplier", "SUP-Z", "'SUP-Z' not in suppliers.csv",
-                 "add them to suppliers.csv or remove these rows", id="item-supplier-unknown"),
+    pytest.param(
+        "items", 3, "unit_cost", "", "missing value", "fill in 'unit_cost' on every row", id="missing-value"
+    ),
+    pytest.param(
+        "demand",
+        5,
+        "units",
+        "abc",
+        "not a number: 'abc'",
+        "write plain numbers with '.' as the decimal point",
+        id="not-a-number",
+    ),
+    pytest.param(
+        "items",
+        4,
+        "unit_volume",
+        "inf",
+        "non-finite value 'inf'",
+        "use a finite number (leave the cell empty only where the column is optional)",
+        id="non-finite-inf",
+    ),
+    pytest.param(
+        "inventory",
+        4,
+        "on_hand",
+        "nan",
+        "non-finite value 'nan'",
+        "use a finite number (leave the cell empty only where the column is optional)",
+        id="non-finite-nan",
+    ),
+    pytest.param(
+        "demand",
+        2,
+        "units",
+        "-3",
+        "must be >= 0, got '-3'",
+        "'units' cannot be negative: units sold (>= 0)",
+        id="negative-units",
+    ),
+    pytest.param(
+        "items",
+        2,
+        "unit_cost",
+        "-1.5",
+        "must be >= 0, got '-1.5'",
+        "'unit_cost' cannot be negative: purchase cost per unit",
+        id="negative-unit-cost",
+    ),
+    pytest.param(
+        "inventory",
+        2,
+        "on_hand",
+        "-4",
+        "must be >= 0, got '-4'",
+        "'on_hand' cannot be negative: units on hand at plan start",
+        id="negative-on-hand",
+    ),
+    pytest.param(
+        "items",
+        2,
+        "pack_size",
+        "0",
+        "must be > 0, got '0'",
+        "set the number of units per pack (1 if sold singly)",
+        id="pack-size-not-positive",
+    ),
+    pytest.param(
+        "items",
+        2,
+        "pack_size",
+        "2.5",
+        "must be a whole number, got '2.5'",
+        "round 'pack_size' to a whole number",
+        id="pack-size-fractional",
+    ),
+    pytest.param(
+        "items",
+        3,
+        "moq",
+        "1.5",
+        "must be a whole number, got '1.5'",
+        "round 'moq' to a whole number",
+        id="moq-fractional",
+    ),
+    pytest.param(
+        "suppliers",
+        1,
+        "lead_time_weeks",
+        "-1",
+        "must be >= 0, got '-1'",
+        "give the lead time in whole weeks (0 = arrives the week it is ordered)",
+        id="lead-time-negative",
+    ),
+    pytest.param(
+        "suppliers",
+        1,
+        "lead_time_weeks",
+        "1.5",
+        "must be a whole number, got '1.5'",
+        "round 'lead_time_weeks' to a whole number",
+        id="lead-time-fractional",
+    ),
+    pytest.param(
+        "items",
+        1,
+        "service_level",
+        "1.2",
+        "must be <= 0.9999, got '1.2'",
+        "give a probability such as 0.95, or leave it empty to use the scenario's",
+        id="service-level-above-range",
+    ),
+    pytest.param(
+        "items",
+        1,
+        "service_level",
+        "0",
+        "must be > 0, got '0'",
+        "give a probability such as 0.95, or leave it empty to use the scenario's",
+        id="service-level-below-range",
+    ),
+    pytest.param(
+        "demand",
+        1,
+        "promo",
+        "2",
+        "must be 0 or 1, got '2'",
+        "use 1 for yes and 0 for no",
+        id="promo-not-flag",
+    ),
+    pytest.param(
+        "demand",
+        1,
+        "stockout",
+        "yes",
+        "must be 0 or 1, got 'yes'",
+        "use 1 for yes and 0 for no",
+        id="stockout-not-flag",
+    ),
+    pytest.param(
+        "demand",
+        1,
+        "date",
+        "31/12/2024",
+        "unparsable date '31/12/2024'",
+        "write dates as YYYY-MM-DD",
+        id="demand-date-unparsable",
+    ),
+    pytest.param(
+        "open_orders",
+        1,
+        "arrival_date",
+        "soon",
+        "unparsable date 'soon'",
+        "write dates as YYYY-MM-DD",
+        id="arrival-date-unparsable",
+    ),
+    pytest.param(
+        "demand",
+        1,
+        "sku",
+        "SKU9999",
+        "'SKU9999' not in items.csv",
+        "add them to items.csv or remove these rows",
+        id="demand-sku-not-in-items",
+    ),
+    pytest.param(
+        "inventory",
+        1,
+        "sku",
+        "SKU9999",
+        "'SKU9999' not in items.csv",
+        "add them to items.csv or remove these rows",
+        id="inventory-sku-not-in-items",
+    ),
+    pytest.param(
+        "open_orders",
+        1,
+        "sku",
+        "SKU9999",
+        "'SKU9999' not in items.csv",
+        "add them to items.csv or remove these rows",
+        id="open-order-sku-not-in-items",
+    ),
+    pytest.param(
+        "items",
+        1,
+        "supplier",
+        "SUP-Z",
+        "'SUP-Z' not in suppliers.csv",
+        "add them to suppliers.csv or remove these rows",
+        id="item-supplier-unknown",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("table", "row", "column", "value", "message", "fix"), CELL_RULES)
-def test_cell_rule(sample_dataset: Path, validate: Run, table: str, row: int, column: str,
-                   value: str, message: str, fix: str) -> None:
+def test_cell_rule(
+    sample_dataset: Path, validate: Run, table: str, row: int, column: str, value: str, message: str, fix: str
+) -> None:
     line = set_cell(sample_dataset, table, row, column, value)
     assert only_problem(validate()) == f"{table}.csv: line {line}: column '{column}': {message}. Fix: {fix}"
     header = line_of(sample_dataset / f"{table}.csv", 1).split(",")
@@ -242,7 +392,8 @@ def test_many_offending_rows_are_counted(sample_dataset: Path, validate: Run) ->
     edit_csv(sample_dataset, "demand", lambda f: f.assign(units=f["units"].where(f.index >= 7, "-1")))
     assert only_problem(validate()) == (
         "demand.csv: lines 2, 3, 4, 5, 6 (+2 more): column 'units': must be >= 0, got '-1'. "
-        "Fix: 'units' cannot be negative: units sold (>= 0)")
+        "Fix: 'units' cannot be negative: units sold (>= 0)"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -256,26 +407,32 @@ def _duplicate_row(folder: Path, table: str, row: int) -> tuple[int, int]:
     return row + 2, len(frame) + 2
 
 
-@pytest.mark.parametrize(("table", "row", "key", "shown"), [
-    ("items", 0, "'sku'", "'SKU0001'"),
-    ("suppliers", 2, "'supplier'", "'SUP-C'"),
-    ("inventory", 4, "'sku'", "'SKU0005'"),
-    ("demand", 1, "'sku' and 'date'", "'SKU0001 2023-11-27'"),
-])
-def test_duplicate_key(sample_dataset: Path, validate: Run, table: str, row: int, key: str,
-                       shown: str) -> None:
+@pytest.mark.parametrize(
+    ("table", "row", "key", "shown"),
+    [
+        ("items", 0, "'sku'", "'SKU0001'"),
+        ("suppliers", 2, "'supplier'", "'SUP-C'"),
+        ("inventory", 4, "'sku'", "'SKU0005'"),
+        ("demand", 1, "'sku' and 'date'", "'SKU0001 2023-11-27'"),
+    ],
+)
+def test_duplicate_key(
+    sample_dataset: Path, validate: Run, table: str, row: int, key: str, shown: str
+) -> None:
     first, copy = _duplicate_row(sample_dataset, table, row)
     column = key.split(" and ")[0].strip("'")
     assert only_problem(validate()) == (
         f"{table}.csv: lines {first}, {copy}: column '{column}': duplicate {key}: {shown}. "
-        f"Fix: keep one row per {key}")
+        f"Fix: keep one row per {key}"
+    )
 
 
 def test_same_day_written_two_ways_is_a_duplicate(sample_dataset: Path, validate: Run) -> None:
     set_cell(sample_dataset, "demand", 2, "date", "2023-11-27T00:00:00")  # row 1 holds 2023-11-27
     assert only_problem(validate()) == (
         "demand.csv: lines 3, 4: column 'sku': duplicate 'sku' and 'date': 'SKU0001 2023-11-27'. "
-        "Fix: keep one row per 'sku' and 'date'")
+        "Fix: keep one row per 'sku' and 'date'"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -290,7 +447,8 @@ def test_open_order_before_default_plan_start(sample_dataset: Path, validate: Ru
     line = set_cell(sample_dataset, "open_orders", 2, "arrival_date", "2026-11-15")
     assert only_problem(validate()) == (
         f"open_orders.csv: line {line}: column 'arrival_date': arrival_date before the plan start week "
-        f"2026-11-16: '2026-11-15'. Fix: {PAST_FIX}")
+        f"2026-11-16: '2026-11-15'. Fix: {PAST_FIX}"
+    )
 
 
 def test_open_order_before_scenario_plan_start(sample_dataset: Path, validate: Run) -> None:
@@ -298,8 +456,10 @@ def test_open_order_before_scenario_plan_start(sample_dataset: Path, validate: R
     early = orders.index[pd.to_datetime(orders["arrival_date"]) < "2026-11-23"]
     message = only_problem(validate(plan_start="2026-11-23"))
     listed = ", ".join(str(i + 2) for i in early[:5])
-    assert message.startswith(f"open_orders.csv: lines {listed} (+{len(early) - 5} more): "
-                              "column 'arrival_date': arrival_date before the plan start week 2026-11-23: ")
+    assert message.startswith(
+        f"open_orders.csv: lines {listed} (+{len(early) - 5} more): "
+        "column 'arrival_date': arrival_date before the plan start week 2026-11-23: "
+    )
     assert message.endswith(f". Fix: {PAST_FIX}")
 
 
@@ -332,7 +492,8 @@ def test_broken_parquet_value_names_its_row(sample_dataset: Path, validate: Run)
     _to_parquet(sample_dataset, "items", breaks)
     assert only_problem(validate()) == (
         "items.parquet: line 4: column 'pack_size': must be > 0, got '0'. "
-        "Fix: set the number of units per pack (1 if sold singly)")
+        "Fix: set the number of units per pack (1 if sold singly)"
+    )
 
 
 def test_corrupt_parquet(sample_dataset: Path, validate: Run) -> None:
@@ -358,7 +519,8 @@ def test_demand_without_a_complete_week(sample_dataset: Path, validate: Run) -> 
     (sample_dataset / "demand.csv").write_text("sku,date,units\nSKU0001,2026-11-09,1\nSKU0001,2026-11-10,2\n")
     assert only_problem(validate()) == (
         "demand.csv: no complete week of history (data end on 2026-11-10, within the week of 2026-11-09). "
-        "Fix: supply at least one whole week (Monday to Sunday)")
+        "Fix: supply at least one whole week (Monday to Sunday)"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -371,22 +533,25 @@ def test_reports_all_problems_at_once(sample_dataset: Path, validate: Run) -> No
     set_cell(sample_dataset, "suppliers", 1, "lead_time_weeks", "1.5")
     set_cell(sample_dataset, "demand", 8, "date", "yesterday")
     edit_csv(sample_dataset, "inventory", lambda f: f.rename(columns={"on_hand": "onhand"}))
-    assert sorted(problems(validate(), 6)) == sorted([
-        "demand.csv: line 10: column 'date': unparsable date 'yesterday'. Fix: write dates as YYYY-MM-DD",
-        "items.csv: line 4: column 'unit_cost': must be >= 0, got '-1'. "
-        "Fix: 'unit_cost' cannot be negative: purchase cost per unit",
-        "items.csv: line 7: column 'pack_size': must be > 0, got '0'. "
-        "Fix: set the number of units per pack (1 if sold singly)",
-        "suppliers.csv: line 3: column 'lead_time_weeks': must be a whole number, got '1.5'. "
-        "Fix: round 'lead_time_weeks' to a whole number",
-        "inventory.csv: column 'on_hand': required column is missing. "
-        "Fix: add a 'on_hand' column (units on hand at plan start)",
-        "inventory.csv: column 'onhand': unknown column. Fix: did you mean 'on_hand'?",
-    ])
+    assert sorted(problems(validate(), 6)) == sorted(
+        [
+            "demand.csv: line 10: column 'date': unparsable date 'yesterday'. Fix: write dates as YYYY-MM-DD",
+            "items.csv: line 4: column 'unit_cost': must be >= 0, got '-1'. "
+            "Fix: 'unit_cost' cannot be negative: purchase cost per unit",
+            "items.csv: line 7: column 'pack_size': must be > 0, got '0'. "
+            "Fix: set the number of units per pack (1 if sold singly)",
+            "suppliers.csv: line 3: column 'lead_time_weeks': must be a whole number, got '1.5'. "
+            "Fix: round 'lead_time_weeks' to a whole number",
+            "inventory.csv: column 'on_hand': required column is missing. "
+            "Fix: add a 'on_hand' column (units on hand at plan start)",
+            "inventory.csv: column 'onhand': unknown column. Fix: did you mean 'on_hand'?",
+        ]
+    )
 
 
-def test_plan_on_broken_data_writes_nothing(sample_dataset: Path, write_scenario: Callable[..., Path],
-                                            cli: Run, tmp_path: Path) -> None:
+def test_plan_on_broken_data_writes_nothing(
+    sample_dataset: Path, write_scenario: Callable[..., Path], cli: Run, tmp_path: Path
+) -> None:
     set_cell(sample_dataset, "items", 2, "pack_size", "0")
     out = tmp_path / "out"
     result = cli("plan", write_scenario(), "--out", out)
@@ -406,7 +571,8 @@ def test_item_without_history_is_a_warning(sample_dataset: Path, validate: Run) 
     assert stderr(result).strip() == (
         "warning: demand.csv: 1 item(s) have no sales history: 'SKU0005'; they are planned from other "
         "information only (zero demand for the baseline forecast). "
-        "Fix: add their history or supply a forecast file")
+        "Fix: add their history or supply a forecast file"
+    )
     assert "ok: scenario 't', 240 SKUs" in result.stdout
 
 
@@ -416,7 +582,8 @@ def test_item_missing_from_inventory_is_a_warning(sample_dataset: Path, validate
     assert result.exit_code == 0, result.output
     assert stderr(result).strip() == (
         "warning: inventory.csv: 1 item(s) have no row, taken as 0 on hand: 'SKU0005'. "
-        "Fix: add a row with on_hand for each item")
+        "Fix: add a row with on_hand for each item"
+    )
     assert "ok: scenario 't', 240 SKUs" in result.stdout
 
 
@@ -424,7 +591,8 @@ def test_implausible_year(sample_dataset: Path, validate: Run) -> None:
     line = set_cell(sample_dataset, "demand", 1, "date", "0224-01-01")
     assert only_problem(validate()) == (
         f"demand.csv: line {line}: column 'date': implausible date '0224-01-01'. "
-        "Fix: check the year (accepted: 1900 to 2200)")
+        "Fix: check the year (accepted: 1900 to 2200)"
+    )
 
 
 def test_parquet_style_boolean_flags_are_accepted(sample_dataset: Path, validate: Run) -> None:
@@ -436,4 +604,5 @@ def test_rich_markup_in_values_is_printed_verbatim(sample_dataset: Path, validat
     line = set_cell(sample_dataset, "items", 1, "supplier", "[/bold]:smile:")
     assert only_problem(validate()) == (
         f"items.csv: line {line}: column 'supplier': '[/bold]:smile:' not in suppliers.csv. "
-        "Fix: add them to suppliers.csv or remove these rows")
+        "Fix: add them to suppliers.csv or remove these rows"
+    )
