@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.accounting import cautious_stock, mean_projection, storage_volume
-from planner.errors import InfeasibleError
+from planner.accounting import mean_projection
+from planner.feasibility import check_feasible
 from planner.kpis import sku_kpis
 from planner.problem import PlanningData
 from planner.results import PlanStatus, PolicyResult
@@ -62,32 +62,10 @@ class _State:
         self.budget_left[t] -= data.unit_cost[s] * q
 
 
-def check_capacity_feasible(data: PlanningData) -> None:
-    """Raise :class:`InfeasibleError` when stock on hand and open orders alone exceed storage."""
-    if data.capacity is None:
-        return
-    volume = storage_volume(data, data.open_arrivals)
-    over = np.flatnonzero(volume > data.capacity * (1 + TOL) + TOL)
-    if over.size == 0:
-        return
-    stock = cautious_stock(data, data.open_arrivals) * data.unit_volume[:, None]
-    t = int(over[np.argmax(volume[over] - data.capacity[over])])
-    top = np.argsort(-stock[:, t])[:5]
-    who = ", ".join(f"{data.skus[s]} ({stock[s, t]:.3g})" for s in top if stock[s, t] > 0)
-    weeks = ", ".join(str(data.weeks[i].date()) for i in over[:6]) + (" ..." if over.size > 6 else "")
-    raise InfeasibleError(
-        f"storage capacity is exceeded before any new order in {over.size} week(s): {weeks}. "
-        f"Worst week {data.weeks[t].date()}: stock on hand and open orders need {volume[t]:.4g} "
-        f"(at the slow-sales {data.storage_quantile:g} demand quantile) against storage_capacity "
-        f"{data.capacity[t]:.4g}; largest volumes: {who}. Fix: raise storage_capacity for those weeks, "
-        "or move or cancel open orders."
-    )
-
-
 def plan_classical(data: PlanningData) -> PolicyResult:
     """Run the classical policy on ``data``; the result respects every hard rule."""
     started = time.perf_counter()
-    check_capacity_feasible(data)
+    check_feasible(data)
     kpi = sku_kpis(data)
     ss = kpi["safety_stock"].to_numpy()
     lot = kpi["order_quantity"].to_numpy()

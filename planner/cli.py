@@ -88,7 +88,7 @@ def validate(scenario: Path) -> None:
 @OUT
 @click.option(
     "--policy",
-    type=click.Choice(["classical"]),
+    type=click.Choice(["optimizer", "classical"]),
     default=None,
     help="Planning policy (default: the scenario's 'policy').",
 )

@@ -25,9 +25,10 @@ from planner.errors import Problem, ScenarioError
 from planner.export import projection_frame, purchase_plan, summary
 from planner.io import StagedOutputs, file_sha256
 from planner.kpis import sku_kpis
+from planner.optimizer import OptimizerSettings, plan_optimizer
 from planner.problem import PlanningData, build_planning_data
 from planner.results import PolicyResult
-from planner.scenario import Scenario, load_scenario
+from planner.scenario import Scenario, SolverSpec, load_scenario
 from planner.verify import verify_plan
 from planner.whatif import (
     apply_item_changes,
@@ -38,7 +39,19 @@ from planner.whatif import (
 
 log = logging.getLogger(__name__)
 
-POLICIES: dict[str, Callable[[PlanningData], PolicyResult]] = {"classical": plan_classical}
+POLICIES = ("optimizer", "classical")
+
+
+def run_policy(name: str, data: PlanningData, solver: SolverSpec) -> PolicyResult:
+    """Plan with the named policy; the optimiser takes its settings from the scenario's ``solver``."""
+    if name == "classical":
+        return plan_classical(data)
+    settings = OptimizerSettings(
+        mip_gap=solver.mip_gap, time_limit_s=solver.time_limit_s, threads=solver.threads, seed=solver.seed
+    )
+    return plan_optimizer(data, settings)
+
+
 PACKAGES = ("purchase-planner", "pyomo", "highspy", "lightgbm", "pandas", "numpy", "pydantic", "click")
 Step = Callable[[str], None]
 
@@ -163,6 +176,7 @@ def planning_data(prep: Prepared, forecast: Forecast) -> PlanningData:
         storage_quantile=sc.storage_quantile,
         capacity=sc.weekly("storage_capacity"),
         budget=sc.weekly("budget_per_week"),
+        penalty_factor=sc.solver.shortfall_penalty_factor,
     )
 
 
@@ -174,7 +188,7 @@ def run_plan(scenario_path: Path | str, policy: str | None = None, step: Step = 
     name = policy or prep.scenario.policy
     step(f"planning with the {name} policy")
     t0 = time.perf_counter()
-    result = POLICIES[name](data)
+    result = run_policy(name, data, prep.scenario.solver)
     prep.timings["policy"] = time.perf_counter() - t0
     step("evaluating and verifying the plan")
     t0 = time.perf_counter()

@@ -29,6 +29,7 @@ class PlanningData:
     Per SKU-week ``[S, H]``: ``open_arrivals`` O[s,t], ``demand_mean`` E[D[s,t]],
     ``target_cum`` Q_{D[s,1..t]}(alpha_s), ``storage_cum`` Q_{D[s,1..t]}(storage quantile).
     Per week (length H): ``capacity`` Cap_t and ``budget`` B_t (``None`` = unconstrained).
+    ``shortfall_penalty`` P_s: cost per unit-week below the service target in weeks t >= L_s.
     """
 
     skus: list[str]
@@ -55,6 +56,7 @@ class PlanningData:
     capacity: np.ndarray | None
     budget: np.ndarray | None
     forecast: Forecast
+    shortfall_penalty: np.ndarray  # [S] per unit-week short of the service target (optimiser)
 
     @property
     def n_skus(self) -> int:
@@ -90,6 +92,7 @@ def build_planning_data(
     storage_quantile: float,
     capacity: list[float] | None,
     budget: list[float] | None,
+    penalty_factor: float = 100.0,
 ) -> PlanningData:
     """Assemble :class:`PlanningData`; ``items`` and ``forecast`` must list the same SKUs in order."""
     if list(items.index) != list(forecast.skus):
@@ -127,6 +130,7 @@ def build_planning_data(
         capacity=None if capacity is None else np.asarray(capacity, dtype=float),
         budget=None if budget is None else np.asarray(budget, dtype=float),
         forecast=forecast,
+        shortfall_penalty=penalty_factor * (unit_cost + shortage.to_numpy(dtype=float)),
     )
 
 

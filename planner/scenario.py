@@ -111,6 +111,9 @@ class SolverSpec(_Strict):
     time_limit_s: float = Field(60.0, gt=0)
     threads: int = Field(2, ge=1)
     seed: int = 0
+    shortfall_penalty_factor: float = Field(
+        100.0, gt=1, description="cost per unit-week below the service target, x (unit + shortage cost)"
+    )
 
 
 class Scenario(_Strict):
@@ -121,7 +124,7 @@ class Scenario(_Strict):
     data: Path
     plan_start: dt.date | None = None
     horizon_weeks: int = Field(26, ge=1, le=156)
-    policy: Literal["classical"] = "classical"
+    policy: Literal["optimizer", "classical"] = "optimizer"
     service_level: float = Field(0.95, gt=0, lt=1)
     holding_rate: float = Field(0.25, ge=0, description="annual fraction of unit cost")
     shortage_cost_factor: float = Field(

@@ -56,6 +56,7 @@ def make_data(
     capacity=None,
     budget=None,
     storage_quantile: float = 0.2,
+    penalty_factor: float = 100.0,
     n_suppliers: int | None = None,
     skus: Sequence[str] | None = None,
 ) -> PlanningData:
@@ -104,4 +105,5 @@ def make_data(
         capacity=weekly(capacity),
         budget=weekly(budget),
         forecast=forecast,
+        shortfall_penalty=penalty_factor * (_per(unit_cost, s_count) + _per(shortage_cost, s_count)),
     )

@@ -16,6 +16,7 @@ from planner.accounting import arrivals, mean_projection, replay_paths, storage_
 from planner.classical import plan_classical
 from planner.errors import InfeasibleError
 from planner.export import projection_frame, purchase_plan
+from planner.feasibility import check_budget_feasible
 from planner.problem import PlanningData
 from planner.verify import plan_violations
 
@@ -75,7 +76,12 @@ def instances(
         capacity = base + np.array(draw(st.lists(ints(0, 60), min_size=h, max_size=h)))
     if draw(st.sampled_from(["budget", "none"])) == "budget":
         budget = np.array(draw(st.lists(ints(0, 600), min_size=h, max_size=h)), dtype=float)
-    return dataclasses.replace(data, capacity=capacity, budget=budget)
+    data = dataclasses.replace(data, capacity=capacity, budget=budget)
+    try:
+        check_budget_feasible(data)
+    except InfeasibleError:  # a budget below every needed MOQ is diagnosed, not planned (tested elsewhere)
+        data = dataclasses.replace(data, budget=None)
+    return data
 
 
 def shaped(data: PlanningData, orders: np.ndarray):

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from planner.cli import main
@@ -21,6 +22,8 @@ def one_sku_company(
     weekly: list[float],
     order_cost: float,
     holding_cost: float,
+    unit_cost: float = 1.0,
+    shortage_cost: float = 100.0,
 ) -> Path:
     """A one-SKU dataset plus a deterministic forecast file and scenario; returns the scenario path."""
     data = tmp_path / "data"
@@ -31,11 +34,12 @@ def one_sku_company(
         {
             "sku": ["A"],
             "supplier": ["S"],
-            "unit_cost": [1.0],
+            "unit_cost": [unit_cost],
             "unit_volume": [0.01],
             "moq": [moq],
             "pack_size": [pack],
             "holding_cost": [holding_cost],
+            "shortage_cost": [shortage_cost],
         }
     ).to_csv(data / "items.csv", index=False)
     pd.DataFrame({"supplier": ["S"], "lead_time_weeks": [lead_time], "order_cost": [order_cost]}).to_csv(
@@ -51,8 +55,8 @@ def one_sku_company(
     return scenario
 
 
-def run(scenario: Path, out: Path) -> tuple[pd.DataFrame, dict]:
-    result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--policy", "classical"])
+def run(scenario: Path, out: Path, policy: str = "classical") -> tuple[pd.DataFrame, dict]:
+    result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--policy", policy])
     assert result.exit_code == 0, result.output
     return pd.read_csv(out / "purchase_plan.csv"), json.loads((out / "summary.json").read_text())
 
@@ -104,3 +108,53 @@ def test_classical_with_lead_time_packs_and_moq(tmp_path: Path) -> None:
     proj = pd.read_csv(tmp_path / "out" / "projection.csv")
     assert proj["on_hand_end"].min() >= 0
     assert proj.loc[proj["week"] == "2026-02-16", "arrivals"].item() == 216
+
+
+def test_optimizer_snyder_shen_example_3_9(tmp_path: Path) -> None:
+    """Snyder & Shen Example 3.9 through the CLI: demand 90, 120, 80, 70, K = 500, h = 2, L = 0.
+
+    Optimal cost 1380: order 210 in week 1 and 150 in week 3 (holding 2 * (120 + 70) = 380).
+    """
+    scenario = one_sku_company(
+        tmp_path,
+        lead_time=0,
+        pack=1,
+        moq=0,
+        on_hand=0,
+        weekly=[90.0, 120.0, 80.0, 70.0],
+        order_cost=500,
+        holding_cost=2.0,
+        unit_cost=0.0,
+    )
+    plan, summary = run(scenario, tmp_path / "out", policy="optimizer")
+    assert plan["order_week"].tolist() == ["2026-02-02", "2026-02-16"]
+    assert plan["units"].tolist() == [210, 150]
+    costs = summary["costs_expected"]
+    assert costs["ordering"] + costs["holding"] == pytest.approx(1380)
+    assert costs["shortage"] == 0
+    assert summary["status"] == "optimal"
+
+
+@pytest.mark.parametrize(
+    ("demand", "order_cost", "holding", "expected"),
+    [
+        ([10, 62, 12, 130, 154], 54.0, 0.4, 196.4),  # worked by hand in tests/test_lotsizing.py
+        ([10, 10, 10, 10], 100.0, 0.1, 106.0),  # one order of 40: 100 + 0.1 * (30 + 20 + 10)
+        ([5, 5, 5], 1.0, 10.0, 3.0),  # an order every week
+    ],
+)
+def test_optimizer_textbook_wagner_whitin(tmp_path: Path, demand, order_cost, holding, expected) -> None:
+    scenario = one_sku_company(
+        tmp_path,
+        lead_time=0,
+        pack=1,
+        moq=0,
+        on_hand=0,
+        weekly=[float(d) for d in demand],
+        order_cost=order_cost,
+        holding_cost=holding,
+        unit_cost=0.0,
+    )
+    _, summary = run(scenario, tmp_path / "out", policy="optimizer")
+    costs = summary["costs_expected"]
+    assert costs["ordering"] + costs["holding"] == pytest.approx(expected)

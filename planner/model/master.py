@@ -1,0 +1,129 @@
+"""The restricted master problem: pick one order schedule (column) per SKU.
+
+Columns come from the per-SKU dynamic program under Lagrangian prices (plus the
+classical plan and "order nothing"). The master restores everything the columns were
+priced without: shared purchase orders, minimum order values, storage and budget.
+Symbols: ``l[s,k]`` = 1 if SKU s follows its column k; ``z[p,t]`` purchase order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+from planner.problem import PlanningData
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Candidate schedules: ``orders[j]`` is x[s,t] (units by order week) of column j for SKU ``sku[j]``.
+
+    ``cost[j]`` is the column's own cost (line costs, purchase, holding of planned units,
+    shortfall penalty); ``volume[j, t]`` its cautious stock volume, ``spend[j, t]`` its purchase
+    value by order week.
+    """
+
+    sku: np.ndarray  # [J]
+    orders: np.ndarray  # [J, H]
+    cost: np.ndarray  # [J]
+    volume: np.ndarray  # [J, H]
+    spend: np.ndarray  # [J, H]
+
+
+def build_master(data: PlanningData, cols: Columns) -> pyo.ConcreteModel:
+    """Build the master MIP over ``cols`` (pure)."""
+    m = pyo.ConcreteModel(name="master")
+    j_all = range(len(cols.sku))
+    m.J = pyo.Set(initialize=list(j_all))
+    m.PT = pyo.Set(
+        initialize=[(p, t) for p in range(len(data.suppliers)) for t in range(data.horizon)], dimen=2
+    )
+    m.l = pyo.Var(m.J, domain=pyo.Binary)
+    m.z = pyo.Var(m.PT, domain=pyo.Binary)
+    define_one_column_per_sku(m, cols)
+    define_purchase_order_link(m, data, cols)
+    define_master_min_order_value(m, data, cols)
+    define_master_capacity(m, data, cols)
+    define_master_budget(m, data, cols)
+    m.obj = pyo.Objective(
+        expr=sum(float(data.order_cost[p]) * m.z[p, t] for p, t in m.PT)
+        + sum(float(cols.cost[j]) * m.l[j] for j in m.J),
+        sense=pyo.minimize,
+    )
+    return m
+
+
+def _by_sku(cols: Columns) -> dict[int, list[int]]:
+    groups: dict[int, list[int]] = {}
+    for j, s in enumerate(cols.sku.tolist()):
+        groups.setdefault(s, []).append(j)
+    return groups
+
+
+def define_one_column_per_sku(m: pyo.ConcreteModel, cols: Columns) -> None:
+    """sum_k l[s,k] = 1 for every SKU."""
+    groups = _by_sku(cols)
+    m.S = pyo.Set(initialize=sorted(groups))
+    m.one = pyo.Constraint(m.S, rule=lambda m, s: sum(m.l[j] for j in groups[s]) == 1)
+
+
+def define_purchase_order_link(m: pyo.ConcreteModel, data: PlanningData, cols: Columns) -> None:
+    """sum_{k orders in t} l[s,k] <= z[p(s),t] for every SKU and week some column orders in."""
+    rows: dict[tuple[int, int], list[int]] = {}
+    for j, t in zip(*np.nonzero(cols.orders > 0), strict=True):
+        rows.setdefault((int(cols.sku[j]), int(t)), []).append(int(j))
+    m.LINK = pyo.Set(initialize=sorted(rows), dimen=2)
+    m.link = pyo.Constraint(
+        m.LINK, rule=lambda m, s, t: sum(m.l[j] for j in rows[s, t]) <= m.z[int(data.supplier_idx[s]), t]
+    )
+
+
+def define_master_min_order_value(m: pyo.ConcreteModel, data: PlanningData, cols: Columns) -> None:
+    """sum_{columns of p's SKUs} value[k,t] l[k] >= MOV_p z[p,t] (currency)."""
+    supplier_of = data.supplier_idx[cols.sku]
+
+    def rule(m: pyo.ConcreteModel, p: int, t: int) -> pyo.Expression:
+        if data.min_order_value[p] <= 0:
+            return pyo.Constraint.Skip
+        js = np.flatnonzero((supplier_of == p) & (cols.spend[:, t] > 0))
+        if js.size == 0:
+            return m.z[p, t] == 0
+        return sum(float(cols.spend[j, t]) * m.l[int(j)] for j in js) >= data.min_order_value[p] * m.z[p, t]
+
+    m.min_order_value = pyo.Constraint(m.PT, rule=rule)
+
+
+def define_master_capacity(m: pyo.ConcreteModel, data: PlanningData, cols: Columns) -> None:
+    """sum_k volume[k,t] l[k] <= Cap_t (volume, cautious basis)."""
+    if data.capacity is None:
+        return
+    m.T = pyo.RangeSet(0, data.horizon - 1)
+    m.capacity = pyo.Constraint(
+        m.T,
+        rule=lambda m, t: (
+            sum(float(cols.volume[j, t]) * m.l[int(j)] for j in np.flatnonzero(cols.volume[:, t] > 0))
+            <= float(data.capacity[t])
+        ),
+    )
+
+
+def define_master_budget(m: pyo.ConcreteModel, data: PlanningData, cols: Columns) -> None:
+    """sum_k spend[k,t] l[k] <= B_t (currency, order week)."""
+    if data.budget is None:
+        return
+    m.TB = pyo.RangeSet(0, data.horizon - 1)
+
+    def rule(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
+        js = np.flatnonzero(cols.spend[:, t] > 0)
+        if js.size == 0:
+            return pyo.Constraint.Skip
+        return sum(float(cols.spend[j, t]) * m.l[int(j)] for j in js) <= float(data.budget[t])
+
+    m.budget = pyo.Constraint(m.TB, rule=rule)
+
+
+def chosen_columns(m: pyo.ConcreteModel, cols: Columns) -> np.ndarray:
+    """Indices of the columns the solved master picked (one per SKU)."""
+    return np.array([j for j in m.J if (m.l[j].value or 0.0) > 0.5], dtype=int)

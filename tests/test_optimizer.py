@@ -1,0 +1,114 @@
+"""The optimiser: valid bounds against proven optima, feasible plans, clear infeasibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from factories import make_data
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner.accounting import arrivals, replay_paths
+from planner.errors import InfeasibleError
+from planner.export import projection_frame, purchase_plan
+from planner.model import build_model, model_params, orders_from_model
+from planner.optimizer import OptimizerSettings, model_objective, plan_optimizer
+from planner.results import PlanStatus
+from planner.solve import SolveStatus, solve
+from planner.verify import plan_violations
+
+DECOMPOSE = OptimizerSettings(strategy="decomposition", iterations=80, time_limit_s=60, mip_gap=1e-6)
+
+
+def sound(data, orders) -> list[str]:
+    lines = purchase_plan(data, orders)
+    receipts = arrivals(data, orders)
+    return plan_violations(data, lines, projection_frame(data, receipts, replay_paths(data, receipts)))
+
+
+@st.composite
+def instances(draw):
+    s = draw(st.integers(2, 4))
+    h = draw(st.integers(4, 7))
+    demand = np.array(
+        draw(st.lists(st.lists(st.integers(0, 20), min_size=h, max_size=h), min_size=s, max_size=s)),
+        dtype=float,
+    )
+    suppliers = draw(st.integers(1, 2))
+    kw = dict(
+        supplier_idx=draw(st.lists(st.integers(0, suppliers - 1), min_size=s, max_size=s)),
+        n_suppliers=suppliers,
+        lead_time=draw(st.lists(st.integers(0, 2), min_size=s, max_size=s)),
+        pack=draw(st.lists(st.sampled_from([1, 2, 5]), min_size=s, max_size=s)),
+        moq=draw(st.lists(st.sampled_from([0, 5, 10]), min_size=s, max_size=s)),
+        unit_cost=draw(st.lists(st.floats(0.5, 5), min_size=s, max_size=s)),
+        unit_volume=draw(st.lists(st.floats(0.1, 1), min_size=s, max_size=s)),
+        on_hand=draw(st.lists(st.integers(0, 15), min_size=s, max_size=s)),
+        order_cost=draw(st.lists(st.floats(5, 80), min_size=suppliers, max_size=suppliers)),
+        line_cost=draw(st.floats(0, 5)),
+        holding_cost=draw(st.floats(0.05, 1)),
+        min_order_value=draw(st.lists(st.sampled_from([0.0, 30.0]), min_size=suppliers, max_size=suppliers)),
+    )
+    base = make_data(demand, **kw)
+    volume0 = float((base.unit_volume * base.on_hand).sum())
+    cap = draw(st.one_of(st.none(), st.floats(volume0 + 5, volume0 + 60)))
+    budget = draw(st.one_of(st.none(), st.floats(40, 200)))
+    return make_data(demand, capacity=cap, budget=budget, **kw)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=instances())
+def test_decomposition_bounds_bracket_the_proven_optimum(data) -> None:
+    """LB <= MIP optimum <= UB, the plan passes the verifier, and its cost is what it reports."""
+    model = build_model(data)
+    exact = solve(model, mip_gap=1e-9, time_limit_s=60)
+    assert exact.status == SolveStatus.OPTIMAL
+    result = plan_optimizer(data, DECOMPOSE)
+    prm = model_params(data)
+    assert result.bound <= exact.objective + 1e-6 * max(1.0, abs(exact.objective))
+    assert result.objective >= exact.objective - 1e-6 * max(1.0, abs(exact.objective))
+    assert result.objective == pytest.approx(model_objective(data, prm, result.orders))
+    assert sound(data, result.orders) == []
+
+
+def test_full_mip_plan_is_sound_and_optimal() -> None:
+    data = make_data(
+        np.array([[8.0, 3, 9, 4, 7, 2], [1, 0, 2, 5, 0, 3]]),
+        supplier_idx=[0, 0],
+        lead_time=[1, 2],
+        pack=[4, 1],
+        moq=[8, 0],
+        order_cost=60.0,
+        min_order_value=40.0,
+        capacity=30.0,
+        budget=60.0,
+    )
+    result = plan_optimizer(data, OptimizerSettings(strategy="monolithic"))
+    assert result.status == PlanStatus.OPTIMAL
+    assert result.gap <= 1e-6 or result.objective - result.bound <= 1e-6 * result.objective
+    assert sound(data, result.orders) == []
+    model = build_model(data)
+    solve(model, mip_gap=1e-9)
+    np.testing.assert_allclose(
+        model_objective(data, model_params(data), orders_from_model(model, data)), result.objective, rtol=1e-6
+    )
+
+
+def test_storage_that_cannot_hold_stock_on_hand_is_diagnosed() -> None:
+    data = make_data(
+        np.array([[1.0] * 4, [1.0] * 4]),
+        on_hand=[50, 5],
+        unit_volume=[1.0, 1.0],
+        capacity=20.0,
+        skus=["BIG", "SMALL"],
+    )
+    with pytest.raises(InfeasibleError, match=r"storage capacity is exceeded before any new order.*BIG \(5"):
+        plan_optimizer(data)
+
+
+def test_budget_below_every_minimum_order_is_diagnosed() -> None:
+    data = make_data(
+        np.array([[10.0] * 5, [10.0] * 5]), unit_cost=[10.0, 20.0], moq=[20, 10], budget=50.0, skus=["A", "B"]
+    )
+    with pytest.raises(InfeasibleError, match=r"budget_per_week .* below the smallest order .* A \(200"):
+        plan_optimizer(data)
