@@ -27,7 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 INF = np.inf
-MAX_CELLS = 2_000_000  # states x SKUs per batch (memory of the decision table ~ H * MAX_CELLS * 4 bytes)
+MAX_CELLS = 1_000_000  # states x SKUs per batch (memory of the decision table ~ H * MAX_CELLS * 4 bytes)
+GROWTH = 1.25  # a batch holds SKUs whose state counts lie within this factor (little padding)
+MIN_WIDTH = 16
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class LotSizingInstance:
     ``fixed[s, a]`` and ``unit[s, a]`` are indexed by arrival week ``a``; weeks with
     ``fixed = inf`` cannot receive an order. ``cap_price[a]`` is a storage price per
     unit volume (shared), ``cautious_base[s, a]`` the cautious stock without new orders.
+    Optional hard limits (used when SKUs are planned one after another against what is left):
+    ``extra_volume_cap`` on the volume new orders add in a week, ``max_packs`` on one order.
     """
 
     lead_time: np.ndarray  # [S] int
@@ -50,6 +54,8 @@ class LotSizingInstance:
     volume: np.ndarray  # [S]
     cautious_base: np.ndarray  # [S, H]
     cap_price: np.ndarray  # [H]
+    extra_volume_cap: np.ndarray | None = None  # [S, H] hard limit on v (stock - stock without orders)^+
+    max_packs: np.ndarray | None = None  # [S, H] hard limit on one order's packs, by arrival week
 
     @property
     def n_skus(self) -> int:
@@ -74,12 +80,13 @@ def solve_lot_sizing(inst: LotSizingInstance) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(n_max, kind="stable")
     start = 0
     while start < len(order):
-        width = int(n_max[order[start]]) + 1
+        floor = max(int(n_max[order[start]]), MIN_WIDTH)
         stop = start + 1
-        while stop < len(order) and (stop - start + 1) * (int(n_max[order[stop]]) + 1) <= MAX_CELLS:
-            width = int(n_max[order[stop]]) + 1
+        while (stop < len(order) and n_max[order[stop]] <= GROWTH * floor
+               and (stop - start + 1) * (int(n_max[order[stop]]) + 1) <= MAX_CELLS):
             stop += 1
         idx = order[start:stop]
+        width = int(n_max[idx].max()) + 1
         packs[idx], cost[idx] = _solve_batch(inst, idx, width, n_max[idx])
         start = stop
     return packs, cost
@@ -103,21 +110,32 @@ def _solve_batch(
         open_week = (a >= lead)[:, None]
         short = np.maximum(0.0, inst.requirement[idx, a][:, None] - units)
         stage = stage + np.where(open_week, inst.penalty[idx][:, None] * short, 0.0)
+        base = inst.cautious_base[idx, a][:, None]
         if inst.cap_price[a] > 0:
-            stock = np.maximum(0.0, inst.cautious_base[idx, a][:, None] + units)
+            stock = np.maximum(0.0, base + units)
             stage = stage + inst.cap_price[a] * inst.volume[idx][:, None] * stock
+        if inst.extra_volume_cap is not None:
+            extra = inst.volume[idx][:, None] * (np.maximum(0.0, base + units) - np.maximum(0.0, base))
+            stage = np.where(extra > inst.extra_volume_cap[idx, a][:, None] + 1e-9, INF, stage)
         after = stage + value  # U_a(n)
         unit = inst.unit[idx, a][:, None] * pack  # cost per pack
         w = unit * n + after  # g p n' + U(n')
-        smin, sarg = _suffix_min(w)
-        target = np.arange(width)[None, :] + m[:, None]  # n + m
-        ok = target < width
-        tgt = np.minimum(target, width - 1)
-        order_cost = inst.fixed[idx, a][:, None] - unit * n + np.take_along_axis(smin, tgt, axis=1)
+        lo = np.arange(width)[None, :] + m[:, None]  # n + m
+        ok = lo < width
+        lo = np.minimum(lo, width - 1)
+        if inst.max_packs is None:
+            smin, sarg = _suffix_min(w)
+            best, arg = np.take_along_axis(smin, lo, axis=1), np.take_along_axis(sarg, lo, axis=1)
+        else:
+            kmax = inst.max_packs[idx, a][:, None]
+            ok &= kmax >= m[:, None]
+            hi = np.minimum(np.arange(width)[None, :] + np.maximum(kmax, m[:, None]), width - 1)
+            best, arg = _range_min(w, lo, np.maximum(hi, lo))
+        order_cost = inst.fixed[idx, a][:, None] - unit * n + best
         order_cost = np.where(ok & open_week & ~barred, order_cost, INF)
         better = order_cost < after - 1e-9
         value = np.where(better, order_cost, after)
-        choice[a] = np.where(better, np.take_along_axis(sarg, tgt, axis=1), np.arange(width)[None, :])
+        choice[a] = np.where(better, arg, np.arange(width)[None, :])
     packs = np.zeros((b, h), dtype=np.int64)
     state = np.zeros(b, dtype=np.int64)
     for a in range(h):
@@ -135,3 +153,32 @@ def _suffix_min(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rec = np.maximum.accumulate(np.where(rev <= acc, pos, 0), axis=1)
     width = w.shape[1]
     return acc[:, ::-1], (width - 1 - rec)[:, ::-1]
+
+
+def _range_min(w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise min of w[:, lo..hi] (inclusive, per cell) and its smallest argmin, by a sparse table."""
+    b, width = w.shape
+    levels = [(w, np.broadcast_to(np.arange(width), (b, width)).copy())]
+    span = 1
+    while 2 * span <= width:
+        prev_v, prev_a = levels[-1]
+        left_v, right_v = prev_v[:, : width - 2 * span + 1], prev_v[:, span : width - span + 1]
+        left_a, right_a = prev_a[:, : width - 2 * span + 1], prev_a[:, span : width - span + 1]
+        take_right = right_v < left_v
+        levels.append((np.where(take_right, right_v, left_v), np.where(take_right, right_a, left_a)))
+        span *= 2
+    k = np.floor(np.log2(hi - lo + 1)).astype(np.int64)
+    out_v = np.empty(lo.shape)
+    out_a = np.empty(lo.shape, dtype=np.int64)
+    for j, (vals, args) in enumerate(levels):
+        sel = k == j
+        if not sel.any():
+            continue
+        rows = np.nonzero(sel)[0]
+        left, right = lo[sel], hi[sel] - (1 << j) + 1
+        lv, rv = vals[rows, left], vals[rows, right]
+        la, ra = args[rows, left], args[rows, right]
+        take_right = rv < lv
+        out_v[sel] = np.where(take_right, rv, lv)
+        out_a[sel] = np.where(take_right, ra, la)
+    return out_v, out_a

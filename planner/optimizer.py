@@ -46,7 +46,7 @@ class OptimizerSettings:
     time_limit_s: float = 60.0
     threads: int = 2
     seed: int = 0
-    iterations: int = 60
+    iterations: int = 150
     strategy: str = "auto"  # auto | monolithic | decomposition
     monolithic_max_pairs: int = 1500  # auto: orderable SKU-weeks up to which the full MIP is solved
     columns_per_sku: int = 6  # master: columns kept per SKU (lowest reduced cost)
@@ -249,7 +249,7 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
             pool.add(best_orders)
         _, gap = _gaps(best_ub, best_lb, prm.purchase_floor)
         log.debug("iteration %d: LB %.2f UB %.2f gap %.4f theta %.3g", it, lb, best_ub, gap, theta)
-        if gap <= settings.mip_gap / 2 or time.perf_counter() > started + 0.6 * settings.time_limit_s:
+        if gap <= settings.mip_gap / 2 or time.perf_counter() > started + 0.5 * settings.time_limit_s:
             break
         g_pi = (x > 0).astype(float) - z[data.supplier_idx].astype(float)
         g_lam = vol - cap if cap is not None else np.zeros(h)
@@ -262,6 +262,12 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
         lam = np.maximum(0.0, lam + step * g_lam)
         mu = np.maximum(0.0, mu + step * g_mu)
     t_lagrange = time.perf_counter() - started
+    greedy = _sequential_plan(data, prm, lam, mu)
+    greedy_ub = model_objective(data, prm, greedy)
+    pool.add(greedy)
+    if greedy_ub < best_ub:
+        best_ub, best_orders = greedy_ub, greedy
+    t_greedy = time.perf_counter() - started - t_lagrange
     prices = (lam, mu, pi)
     master_orders, master_note = _master(data, prm, pool, prices, best_orders, settings, deadline)
     if master_orders is not None:
@@ -270,7 +276,11 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
             best_ub, best_orders = master_ub, master_orders
     total_gap, decision_gap = _gaps(best_ub, best_lb, prm.purchase_floor)
     status = PlanStatus.OPTIMAL if decision_gap <= settings.mip_gap else PlanStatus.FEASIBLE
-    timings = {"lagrangian": t_lagrange, "master": time.perf_counter() - started - t_lagrange}
+    timings = {
+        "lagrangian": t_lagrange,
+        "sequential": t_greedy,
+        "master": time.perf_counter() - started - t_lagrange - t_greedy,
+    }
     notes = [
         f"strategy: decomposition ({iterations} Lagrangian iterations, {len(pool.sku)} columns); "
         f"gap {decision_gap:.4%} on costs above the purchase floor, {total_gap:.4%} on the objective",
@@ -350,3 +360,87 @@ def _best_per_sku(sku: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
     keep = np.zeros(len(sku), dtype=bool)
     keep[order[rank < k]] = True
     return keep
+
+
+def _sequential_plan(
+    data: PlanningData, prm: ModelParams, lam: np.ndarray, mu: np.ndarray, rounds: int = 5
+) -> np.ndarray:
+    """A feasible plan: SKUs planned one at a time (most shortfall cost per unit volume first).
+
+    Each SKU's exact DP sees what the SKUs before it left: storage (hard), budget (hard, by order
+    week) and purchase orders already opened (their fixed cost is sunk), plus the Lagrangian storage
+    and budget prices. Supplier-weeks whose orders stay below the minimum order value are barred and
+    the pass repeated.
+    """
+    barred = np.zeros((len(data.suppliers), data.horizon), dtype=bool)
+    x = np.zeros((data.n_skus, data.horizon))
+    for _ in range(rounds):
+        x = _sequential_pass(data, prm, lam, mu, barred)
+        value = np.zeros_like(barred, dtype=float)
+        np.add.at(value, data.supplier_idx, data.unit_cost[:, None] * x)
+        short = (value > 0) & (value < data.min_order_value[:, None] - 1e-6)
+        if not short.any():
+            return x
+        barred |= short
+    return _drop_short_orders(data, x)
+
+
+def _drop_short_orders(data: PlanningData, x: np.ndarray) -> np.ndarray:
+    """Remove the lines of supplier-weeks still below their minimum order value."""
+    value = np.zeros((len(data.suppliers), data.horizon))
+    np.add.at(value, data.supplier_idx, data.unit_cost[:, None] * x)
+    short = (value > 0) & (value < data.min_order_value[:, None] - 1e-6)
+    return np.where(short[data.supplier_idx], 0.0, x)
+
+
+def _sequential_pass(
+    data: PlanningData, prm: ModelParams, lam: np.ndarray, mu: np.ndarray, barred: np.ndarray
+) -> np.ndarray:
+    h = data.horizon
+    x = np.zeros((data.n_skus, h))
+    opened = np.zeros_like(barred)
+    base_volume = data.unit_volume @ np.maximum(0.0, prm.cautious_base)
+    room = np.full(h, np.inf) if data.capacity is None else data.capacity - base_volume
+    money = np.full(h, np.inf) if data.budget is None else data.budget.astype(float).copy()
+    density = prm.penalty / np.maximum(data.unit_volume, 1e-12)
+    for s in np.argsort(-density, kind="stable"):
+        lt, p = int(data.lead_time[s]), int(data.supplier_idx[s])
+        if lt >= h or prm.requirement[s, lt:].max() <= 0:
+            continue
+        weeks = np.arange(h - lt)  # order weeks whose arrivals land inside the horizon
+        fixed = np.full(h, np.inf)
+        fixed[lt:] = np.where(
+            barred[p, weeks], np.inf, data.line_cost[s] + np.where(opened[p, weeks], 0.0, data.order_cost[p])
+        )
+        unit = np.zeros(h)
+        unit[lt:] = data.unit_cost[s] * (1.0 + mu[weeks])
+        max_packs = np.zeros(h, dtype=np.int64)
+        per_pack = data.unit_cost[s] * data.pack[s]
+        limit = np.where(per_pack > 0, np.floor(money[weeks] / max(per_pack, 1e-12) + 1e-9), 1e9)
+        max_packs[lt:] = np.minimum(limit, 1e9).astype(np.int64)
+        inst = LotSizingInstance(
+            lead_time=np.array([lt]),
+            pack=data.pack[s : s + 1],
+            min_packs=np.round(data.min_units[s : s + 1] / data.pack[s]).astype(int),
+            requirement=prm.requirement[s : s + 1],
+            holding=data.holding_cost[s : s + 1],
+            penalty=prm.penalty[s : s + 1],
+            fixed=fixed[None, :],
+            unit=unit[None, :],
+            volume=data.unit_volume[s : s + 1],
+            cautious_base=prm.cautious_base[s : s + 1],
+            cap_price=lam,
+            extra_volume_cap=np.maximum(room, 0.0)[None, :],
+            max_packs=max_packs[None, :],
+        )
+        packs, _ = solve_lot_sizing(inst)
+        arrivals_units = packs[0] * data.pack[s]
+        if not arrivals_units.any():
+            continue
+        x[s, : h - lt] = arrivals_units[lt:]
+        cum = np.cumsum(arrivals_units)
+        base = prm.cautious_base[s]
+        room -= data.unit_volume[s] * (np.maximum(0.0, base + cum) - np.maximum(0.0, base))
+        money[: h - lt] -= data.unit_cost[s] * arrivals_units[lt:]
+        opened[p, : h - lt] |= arrivals_units[lt:] > 0
+    return x

@@ -146,3 +146,37 @@ def test_dp_matches_the_mip_on_one_sku(
         res.objective, rel=1e-7
     )
     assert dp_cost == pytest.approx(res.objective, rel=1e-7, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.floats(-100, 100), min_size=1, max_size=40),
+    data=st.data(),
+)
+def test_range_min_matches_a_loop(values, data) -> None:
+    from planner.lotsizing import _range_min
+
+    w = np.array([values])
+    width = w.shape[1]
+    lo = np.array([data.draw(st.lists(st.integers(0, width - 1), min_size=width, max_size=width))])
+    span = np.array([data.draw(st.lists(st.integers(0, width), min_size=width, max_size=width))])
+    hi = np.minimum(lo + span, width - 1)
+    got_v, got_a = _range_min(w, lo, hi)
+    for j in range(width):
+        seg = w[0, lo[0, j] : hi[0, j] + 1]
+        assert got_v[0, j] == seg.min()
+        assert got_a[0, j] == lo[0, j] + int(np.argmin(seg))  # smallest argmin
+
+
+def test_hard_limits_are_respected() -> None:
+    """Requirement 30 by week 1; an order may bring at most 2 packs of 10 and add at most 15 volume units."""
+    inst = single([0, 30, 30, 30], pack=10.0, fixed=5.0, holding=0.1)
+    h = 4
+    limited = LotSizingInstance(**{**inst.__dict__, "max_packs": np.full((1, h), 2),
+                                   "extra_volume_cap": np.full((1, h), np.inf), "volume": np.ones(1)})
+    packs, _ = solve_lot_sizing(limited)
+    assert packs.max() <= 2 and packs[0, :2].sum() == 3  # 30 units by week 1 needs two orders
+    tight = LotSizingInstance(**{**inst.__dict__, "extra_volume_cap": np.full((1, h), 15.0), "volume": np.ones(1)})
+    packs, cost = solve_lot_sizing(tight)
+    assert packs.sum() == 1  # storage holds one pack: the rest is short, at the penalty
+    assert cost[0] > 1e6
