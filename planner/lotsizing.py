@@ -40,7 +40,8 @@ class LotSizingInstance:
     ``fixed = inf`` cannot receive an order. ``cap_price[a]`` is a storage price per
     unit volume (shared), ``cautious_base[s, a]`` the cautious stock without new orders.
     Optional hard limits (used when SKUs are planned one after another against what is left):
-    ``extra_volume_cap`` on the volume new orders add in a week, ``max_packs`` on one order.
+    ``extra_volume_cap`` on the volume new orders add in a week, ``max_packs`` on one order and
+    ``week_min_packs`` raising the minimum (e.g. to reach a supplier's minimum order value).
     """
 
     lead_time: np.ndarray  # [S] int
@@ -56,6 +57,8 @@ class LotSizingInstance:
     cap_price: np.ndarray  # [H]
     extra_volume_cap: np.ndarray | None = None  # [S, H] hard limit on v (stock - stock without orders)^+
     max_packs: np.ndarray | None = None  # [S, H] hard limit on one order's packs, by arrival week
+    week_min_packs: np.ndarray | None = None  # [S, H] least packs of one order by arrival week (>= min_packs)
+    forced: np.ndarray | None = None  # [S, H] bool: an order must arrive in these weeks
 
     @property
     def n_skus(self) -> int:
@@ -120,7 +123,8 @@ def _solve_batch(
         after = stage + value  # U_a(n)
         unit = inst.unit[idx, a][:, None] * pack  # cost per pack
         w = unit * n + after  # g p n' + U(n')
-        lo = np.arange(width)[None, :] + m[:, None]  # n + m
+        m_a = m if inst.week_min_packs is None else np.maximum(m, inst.week_min_packs[idx, a])
+        lo = np.arange(width)[None, :] + m_a[:, None]  # n + m
         ok = lo < width
         lo = np.minimum(lo, width - 1)
         if inst.max_packs is None:
@@ -128,12 +132,14 @@ def _solve_batch(
             best, arg = np.take_along_axis(smin, lo, axis=1), np.take_along_axis(sarg, lo, axis=1)
         else:
             kmax = inst.max_packs[idx, a][:, None]
-            ok &= kmax >= m[:, None]
-            hi = np.minimum(np.arange(width)[None, :] + np.maximum(kmax, m[:, None]), width - 1)
+            ok &= kmax >= m_a[:, None]
+            hi = np.minimum(np.arange(width)[None, :] + np.maximum(kmax, m_a[:, None]), width - 1)
             best, arg = _range_min(w, lo, np.maximum(hi, lo))
         order_cost = inst.fixed[idx, a][:, None] - unit * n + best
         order_cost = np.where(ok & open_week & ~barred, order_cost, INF)
         better = order_cost < after - 1e-9
+        if inst.forced is not None:
+            better |= inst.forced[idx, a][:, None]
         value = np.where(better, order_cost, after)
         choice[a] = np.where(better, arg, np.arange(width)[None, :])
     packs = np.zeros((b, h), dtype=np.int64)

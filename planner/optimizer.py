@@ -19,6 +19,7 @@ the classical policy's. Gaps are reported against the best LB.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from planner.results import PlanStatus, PolicyResult
 from planner.solve import SolveStatus, solve
 
 log = logging.getLogger(__name__)
+TOP_UP_MARGIN = 0.03  # share of storage best responses leave free for minimum-order-value top-ups
 
 
 @dataclass(frozen=True)
@@ -254,13 +256,14 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
         g_pi = (x > 0).astype(float) - z[data.supplier_idx].astype(float)
         g_lam = vol - cap if cap is not None else np.zeros(h)
         g_mu = spend - budget if budget is not None else np.zeros(h)
-        norm = float((g_pi**2).sum() + (g_lam**2).sum() + (g_mu**2).sum())
-        if norm <= 1e-12:
+        # Polyak steps per multiplier group: links, storage and budget are in different units
+        groups = [g for g in (g_pi, g_lam, g_mu) if float((g**2).sum()) > 1e-12]
+        if not groups:
             break
-        step = theta * max(best_ub - lb, 1e-6 * abs(best_ub)) / norm
-        pi = np.maximum(0.0, pi + step * g_pi)
-        lam = np.maximum(0.0, lam + step * g_lam)
-        mu = np.maximum(0.0, mu + step * g_mu)
+        gain = theta * max(best_ub - lb, 1e-6 * abs(best_ub)) / len(groups)
+        pi = np.maximum(0.0, pi + _step(gain, g_pi) * g_pi)
+        lam = np.maximum(0.0, lam + _step(gain, g_lam) * g_lam)
+        mu = np.maximum(0.0, mu + _step(gain, g_mu) * g_mu)
     t_lagrange = time.perf_counter() - started
     greedy = _sequential_plan(data, prm, lam, mu)
     greedy_ub = model_objective(data, prm, greedy)
@@ -296,6 +299,11 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
         timings=timings,
         notes=notes,
     )
+
+
+def _step(gain: float, g: np.ndarray) -> float:
+    norm = float((g**2).sum())
+    return gain / norm if norm > 1e-12 else 0.0
 
 
 def _repair_ub(data: PlanningData, prm: ModelParams, x: np.ndarray) -> tuple[float, np.ndarray] | None:
@@ -363,65 +371,112 @@ def _best_per_sku(sku: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
 
 
 def _sequential_plan(
-    data: PlanningData, prm: ModelParams, lam: np.ndarray, mu: np.ndarray, rounds: int = 5
+    data: PlanningData, prm: ModelParams, lam: np.ndarray, mu: np.ndarray, passes: int = 2, rounds: int = 3
 ) -> np.ndarray:
-    """A feasible plan: SKUs planned one at a time (most shortfall cost per unit volume first).
+    """A feasible plan by best responses: each SKU in turn re-plans exactly given all the others.
 
-    Each SKU's exact DP sees what the SKUs before it left: storage (hard), budget (hard, by order
-    week) and purchase orders already opened (their fixed cost is sunk), plus the Lagrangian storage
-    and budget prices. Supplier-weeks whose orders stay below the minimum order value are barred and
-    the pass repeated.
+    Start: every SKU takes its least-stock plan, so no SKU is squeezed out of storage by those
+    planned before it. Then, SKU by SKU (most shortfall cost per unit volume first), the exact DP
+    re-plans with true costs plus the Lagrangian budget prices, hard limits at what the others leave
+    (storage per week less a small margin, budget per order week), and purchase orders that others
+    already place costing only the line. A purchase order below the supplier's minimum order value
+    is then raised by making one of its SKUs re-plan with a larger order that week (its later orders
+    shrink to match); where none can, the lines of that supplier-week are dropped and their SKUs
+    re-plan without it.
     """
-    barred = np.zeros((len(data.suppliers), data.horizon), dtype=bool)
-    x = np.zeros((data.n_skus, data.horizon))
-    for _ in range(rounds):
-        x = _sequential_pass(data, prm, lam, mu, barred)
-        value = np.zeros_like(barred, dtype=float)
-        np.add.at(value, data.supplier_idx, data.unit_cost[:, None] * x)
-        short = (value > 0) & (value < data.min_order_value[:, None] - 1e-6)
-        if not short.any():
-            return x
-        barred |= short
-    return _drop_short_orders(data, x)
-
-
-def _drop_short_orders(data: PlanningData, x: np.ndarray) -> np.ndarray:
-    """Remove the lines of supplier-weeks still below their minimum order value."""
-    value = np.zeros((len(data.suppliers), data.horizon))
-    np.add.at(value, data.supplier_idx, data.unit_cost[:, None] * x)
-    short = (value > 0) & (value < data.min_order_value[:, None] - 1e-6)
-    return np.where(short[data.supplier_idx], 0.0, x)
-
-
-def _sequential_pass(
-    data: PlanningData, prm: ModelParams, lam: np.ndarray, mu: np.ndarray, barred: np.ndarray
-) -> np.ndarray:
-    h = data.horizon
-    x = np.zeros((data.n_skus, h))
-    opened = np.zeros_like(barred)
-    base_volume = data.unit_volume @ np.maximum(0.0, prm.cautious_base)
-    room = np.full(h, np.inf) if data.capacity is None else data.capacity - base_volume
-    money = np.full(h, np.inf) if data.budget is None else data.budget.astype(float).copy()
+    market = _Market(data, prm, _least_stock_plan(data, prm), mu)
     density = prm.penalty / np.maximum(data.unit_volume, 1e-12)
-    for s in np.argsort(-density, kind="stable"):
+    order = np.argsort(-density, kind="stable")
+    for _ in range(passes):
+        for s in order:
+            market.respond(int(s))
+    for _ in range(rounds):
+        short = market.below_minimum()
+        if not short.any():
+            break
+        for p, t in zip(*np.nonzero(short), strict=True):
+            market.raise_order(int(p), int(t))
+    short = market.below_minimum()
+    if short.any():  # drop what could not be raised, then re-plan keeping every order valid
+        for s in np.flatnonzero(short[data.supplier_idx].any(axis=1)):
+            market.drop_lines(int(s), short[data.supplier_idx[s]])
+        for _ in range(passes):
+            for s in order:
+                market.respond(int(s), keep_minimum=True)
+    return np.where(market.below_minimum()[data.supplier_idx], 0.0, market.x)
+
+
+class _Market:
+    """The shared state SKUs plan against: storage, budget and purchase orders used by the others."""
+
+    def __init__(self, data: PlanningData, prm: ModelParams, x: np.ndarray, mu: np.ndarray):
+        self.data, self.prm, self.mu = data, prm, mu
+        h, p_count = data.horizon, len(data.suppliers)
+        self.x = x.copy()
+        self.barred = np.zeros((p_count, h), dtype=bool)
+        volume = objective_terms(data, prm, self.x)["volume"]
+        self.extra = volume - data.unit_volume[:, None] * np.maximum(0.0, prm.cautious_base)
+        self.used = volume.sum(axis=0)
+        self.spend = data.unit_cost[:, None] * self.x
+        self.money = np.full(h, np.inf) if data.budget is None else data.budget - self.spend.sum(axis=0)
+        self.lines = np.zeros((p_count, h), dtype=np.int64)
+        np.add.at(self.lines, data.supplier_idx, (self.x > 0).astype(np.int64))
+        self.value = np.zeros((p_count, h))
+        np.add.at(self.value, data.supplier_idx, self.spend)
+
+    def below_minimum(self) -> np.ndarray:
+        """[P, H]: purchase orders worth less than the supplier's minimum order value."""
+        return (self.value > 0) & (self.value < self.data.min_order_value[:, None] - 1e-6)
+
+    def _room(self, s: int, margin: float) -> np.ndarray:
+        """Volume SKU s may add per week: what the others leave, less a margin for top-ups."""
+        cap = self.data.capacity
+        if cap is None:
+            return np.full(self.data.horizon, np.inf)
+        others = self.used - self.extra[s]
+        slack = np.maximum(cap * (1.0 - margin) - others, np.minimum(cap - others, self.extra[s]))
+        return np.maximum(slack, 0.0)
+
+    def respond(self, s: int, force: tuple[int, int] | None = None, keep_minimum: bool = False) -> bool:
+        """Re-plan SKU s exactly against the others; with ``force=(t, k)`` it must order >= k packs in week t.
+
+        With ``keep_minimum`` every purchase order stays at or above the minimum order value: SKU s may
+        open an order only with enough value, and must keep (enough of) a line that the others' lines
+        alone would leave short. Returns False (and changes nothing) when a forced order cannot fit.
+        """
+        data, prm = self.data, self.prm
+        h = data.horizon
         lt, p = int(data.lead_time[s]), int(data.supplier_idx[s])
-        if lt >= h or prm.requirement[s, lt:].max() <= 0:
-            continue
-        weeks = np.arange(h - lt)  # order weeks whose arrivals land inside the horizon
+        if lt >= h:
+            return force is None
+        weeks = np.arange(h - lt)
+        others = self.lines[p, weeks] - (self.x[s, weeks] > 0)
         fixed = np.full(h, np.inf)
         fixed[lt:] = np.where(
-            barred[p, weeks], np.inf, data.line_cost[s] + np.where(opened[p, weeks], 0.0, data.order_cost[p])
+            self.barred[p, weeks], np.inf, data.line_cost[s] + np.where(others > 0, 0.0, data.order_cost[p])
         )
         unit = np.zeros(h)
-        unit[lt:] = data.unit_cost[s] * (1.0 + mu[weeks])
-        max_packs = np.zeros(h, dtype=np.int64)
+        unit[lt:] = data.unit_cost[s] * (1.0 + self.mu[weeks])
         per_pack = data.unit_cost[s] * data.pack[s]
-        limit = np.where(per_pack > 0, np.floor(money[weeks] / max(per_pack, 1e-12) + 1e-9), 1e9)
-        max_packs[lt:] = np.minimum(limit, 1e9).astype(np.int64)
+        own_money = self.money[weeks] + self.spend[s, weeks]
+        max_packs = np.zeros(h, dtype=np.int64)
+        max_packs[lt:] = np.minimum(np.floor(own_money / per_pack + 1e-9) if per_pack > 0 else 1e9, 1e9)
+        week_min = None
+        forced = None
+        if keep_minimum and data.min_order_value[p] > 0:
+            week_min, forced, fixed = self._minimum_value_rules(s, p, lt, fixed)
+        if force is not None:
+            t, k = force
+            if self.barred[p, t]:
+                return False
+            week_min = np.zeros(h, dtype=np.int64) if week_min is None else week_min
+            week_min[t + lt] = max(int(week_min[t + lt]), k)
+            forced = np.zeros((1, h), dtype=bool) if forced is None else forced
+            forced[0, t + lt] = True
         inst = LotSizingInstance(
             lead_time=np.array([lt]),
             pack=data.pack[s : s + 1],
-            min_packs=np.round(data.min_units[s : s + 1] / data.pack[s]).astype(int),
+            min_packs=np.round(data.min_units[s : s + 1] / data.pack[s]).astype(np.int64),
             requirement=prm.requirement[s : s + 1],
             holding=data.holding_cost[s : s + 1],
             penalty=prm.penalty[s : s + 1],
@@ -429,18 +484,101 @@ def _sequential_pass(
             unit=unit[None, :],
             volume=data.unit_volume[s : s + 1],
             cautious_base=prm.cautious_base[s : s + 1],
-            cap_price=lam,
-            extra_volume_cap=np.maximum(room, 0.0)[None, :],
+            cap_price=np.zeros(h),
+            extra_volume_cap=self._room(s, 0.0 if force is not None else TOP_UP_MARGIN)[None, :],
             max_packs=max_packs[None, :],
+            week_min_packs=None if week_min is None else week_min[None, :],
+            forced=forced,
         )
-        packs, _ = solve_lot_sizing(inst)
-        arrivals_units = packs[0] * data.pack[s]
-        if not arrivals_units.any():
-            continue
-        x[s, : h - lt] = arrivals_units[lt:]
-        cum = np.cumsum(arrivals_units)
+        packs, cost = solve_lot_sizing(inst)
+        if force is not None and (not np.isfinite(cost[0]) or packs[0, force[0] + lt] < force[1]):
+            return False
+        new = np.zeros(h)
+        new[: h - lt] = packs[0, lt:] * data.pack[s]
+        if force is not None and self._shortfall(s, new) > self._shortfall(s, self.x[s]) + 1e-6:
+            return False  # a forced order that costs service elsewhere is not worth a minimum order value
+        self._apply(s, new)
+        return True
+
+    def _shortfall(self, s: int, row: np.ndarray) -> float:
+        terms = objective_terms(self.data, self.prm, row[None, :], np.array([s]))
+        return float(terms["shortfall"][0])
+
+    def _minimum_value_rules(
+        self, s: int, p: int, lt: int, fixed: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
+        """Least packs per arrival week and forced weeks that keep every purchase order valid."""
+        data = self.data
+        h = data.horizon
+        weeks = np.arange(h - lt)
+        others = self.value[p, weeks] - self.spend[s, weeks]
+        mov = data.min_order_value[p]
+        per_pack = data.unit_cost[s] * data.pack[s]
+        fixed = fixed.copy()
+        if per_pack <= 0:
+            fixed[lt:] = np.where(others < mov - 1e-6, np.inf, fixed[lt:])
+            return None, None, fixed
+        need = np.where(others >= mov - 1e-6, 0.0, mov - others)
+        week_min = np.zeros(h, dtype=np.int64)
+        week_min[lt:] = np.ceil(need / per_pack - 1e-9).astype(np.int64)
+        forced = np.zeros((1, h), dtype=bool)
+        forced[0, lt:] = (others > 1e-9) & (others < mov - 1e-6)
+        return week_min, forced, fixed
+
+    def raise_order(self, p: int, t: int) -> bool:
+        """Bring purchase order (p, t) to the minimum value with larger (or new) lines of p's SKUs.
+
+        SKUs already in the order go first, then the others of the supplier, cheapest to hold per
+        unit of value first; each is asked for the whole deficit, else for one more pack.
+        """
+        data = self.data
+        pool = np.flatnonzero(data.supplier_idx == p)
+        ratio = data.holding_cost[pool] / np.maximum(data.unit_cost[pool], 1e-12)
+        pool = pool[np.lexsort((ratio, self.x[pool, t] <= 0))]
+        for s in pool:
+            per_pack = data.unit_cost[s] * data.pack[s]
+            if per_pack <= 0 or t + int(data.lead_time[s]) >= data.horizon:
+                continue
+            own = int(round(self.x[s, t] / data.pack[s]))
+            minimum = int(round(data.min_units[s] / data.pack[s]))
+            deficit = data.min_order_value[p] - self.value[p, t]
+            whole = own + int(np.ceil(deficit / per_pack - 1e-9))
+            for k in dict.fromkeys((whole, max(own + 1, minimum))):
+                if self.respond(int(s), force=(t, max(k, minimum))):
+                    break
+            if self.value[p, t] >= data.min_order_value[p] - 1e-6:
+                return True
+        return False
+
+    def drop_lines(self, s: int, weeks: np.ndarray) -> None:
+        """Remove SKU s's order lines in the given order weeks."""
+        self._apply(s, np.where(weeks, 0.0, self.x[s]))
+
+    def _apply(self, s: int, new: np.ndarray) -> None:
+        data, prm = self.data, self.prm
+        p = int(data.supplier_idx[s])
+        lt = int(data.lead_time[s])
+        cum = np.cumsum(np.r_[np.zeros(lt), new][: data.horizon])
         base = prm.cautious_base[s]
-        room -= data.unit_volume[s] * (np.maximum(0.0, base + cum) - np.maximum(0.0, base))
-        money[: h - lt] -= data.unit_cost[s] * arrivals_units[lt:]
-        opened[p, : h - lt] |= arrivals_units[lt:] > 0
-    return x
+        new_extra = data.unit_volume[s] * (np.maximum(0.0, base + cum) - np.maximum(0.0, base))
+        self.used += new_extra - self.extra[s]
+        self.extra[s] = new_extra
+        new_spend = data.unit_cost[s] * new
+        self.money += self.spend[s] - new_spend
+        self.value[p] += new_spend - self.spend[s]
+        self.spend[s] = new_spend
+        self.lines[p] += (new > 0).astype(np.int64) - (self.x[s] > 0).astype(np.int64)
+        self.x[s] = new
+
+
+def _least_stock_plan(data: PlanningData, prm: ModelParams) -> np.ndarray:
+    """Per SKU, the plan that meets the targets with the least stock (budget and storage ignored).
+
+    The DP with holding raised by P_s / (2 H) per unit-week: a unit held all horizon then costs less
+    than one unit-week short, so stock is minimised among plans with the least shortfall.
+    """
+    zero = np.zeros(data.horizon)
+    inst = _instance(data, prm, zero, zero, np.zeros_like(prm.requirement))
+    heavy = dataclasses.replace(inst, holding=data.holding_cost + prm.penalty / (2.0 * data.horizon))
+    packs, _ = solve_lot_sizing(heavy)
+    return _to_order_weeks(data, packs)
