@@ -72,8 +72,12 @@ def run_one(n_skus: int, method: str, time_limit: float, queue: mp.Queue) -> Non
     else:
         result = plan_optimizer(data, OptimizerSettings(time_limit_s=time_limit, threads=2, mip_gap=0.01))
         orders = result.orders
-        row.update(build=result.timings.get("lagrangian", 0.0), solve=sum(result.timings.values()),
-                   status=str(result.status), bound=result.bound)
+        row.update(
+            build=result.timings.get("lagrangian", 0.0),
+            solve=sum(result.timings.values()),
+            status=str(result.status),
+            bound=result.bound,
+        )
     row["wall"] = time.perf_counter() - t0
     if orders is not None:
         row["objective"] = model_objective(data, prm, orders)
@@ -92,7 +96,9 @@ def fmt(value: object, spec: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--naive-sizes", default="1000", help="sizes also solved by the monolithic MIP")
     parser.add_argument("--time-limit", default="60,600", help="seconds per size, in --sizes order")
@@ -101,8 +107,10 @@ def main() -> None:
     limits = [float(s) for s in args.time_limit.split(",")]
     naive = {int(s) for s in args.naive_sizes.split(",") if s}
     ctx = mp.get_context("spawn")
-    print(f"{'skus':>6} {'method':>13} {'status':>9} {'phase1_s':>9} {'total_s':>8} {'wall_s':>7} "
-          f"{'objective':>14} {'bound':>14} {'gap':>8} {'dec.gap':>8} {'bind%':>6} {'peakMiB':>8}")
+    print(
+        f"{'skus':>6} {'method':>13} {'status':>9} {'phase1_s':>9} {'total_s':>8} {'wall_s':>7} "
+        f"{'objective':>14} {'bound':>14} {'gap':>8} {'dec.gap':>8} {'bind%':>6} {'peakMiB':>8}"
+    )
     for n, limit in zip(sizes, limits + [limits[-1]] * len(sizes), strict=False):
         for method in ["decomposition"] + (["naive"] if n in naive else []):
             queue = ctx.Queue()
@@ -110,13 +118,18 @@ def main() -> None:
             proc.start()
             row = queue.get()
             proc.join()
-            print(f"{n:>6} {method:>13} {row['status']:>9} {fmt(row['build'], '9.1f')} {fmt(row['solve'], '8.1f')} "
-                  f"{row['wall']:>7.1f} {fmt(row['objective'], '14.1f')} {fmt(row['bound'], '14.1f')} "
-                  f"{fmt(row.get('gap'), '8.2%')} {fmt(row.get('decision_gap'), '8.2%')} "
-                  f"{fmt(row.get('binding_weeks'), '6.0%')} {row['peak_mib']:>8.0f}", flush=True)
-    print("phase1_s: Lagrangian phase (decomposition) or Pyomo build (naive); total_s: policy time "
-          "(decomposition) or HiGHS solve incl. hand-off (naive); wall_s includes both; gap = (obj - bound)/obj; "
-          "dec.gap = the same above the purchase floor; bind% = weeks with storage >= 99 % of capacity")
+            print(
+                f"{n:>6} {method:>13} {row['status']:>9} {fmt(row['build'], '9.1f')} {fmt(row['solve'], '8.1f')} "
+                f"{row['wall']:>7.1f} {fmt(row['objective'], '14.1f')} {fmt(row['bound'], '14.1f')} "
+                f"{fmt(row.get('gap'), '8.2%')} {fmt(row.get('decision_gap'), '8.2%')} "
+                f"{fmt(row.get('binding_weeks'), '6.0%')} {row['peak_mib']:>8.0f}",
+                flush=True,
+            )
+    print(
+        "phase1_s: Lagrangian phase (decomposition) or Pyomo build (naive); total_s: policy time "
+        "(decomposition) or HiGHS solve incl. hand-off (naive); wall_s includes both; gap = (obj - bound)/obj; "
+        "dec.gap = the same above the purchase floor; bind% = weeks with storage >= 99 % of capacity"
+    )
 
 
 if __name__ == "__main__":

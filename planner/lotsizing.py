@@ -85,8 +85,11 @@ def solve_lot_sizing(inst: LotSizingInstance) -> tuple[np.ndarray, np.ndarray]:
     while start < len(order):
         floor = max(int(n_max[order[start]]), MIN_WIDTH)
         stop = start + 1
-        while (stop < len(order) and n_max[order[stop]] <= GROWTH * floor
-               and (stop - start + 1) * (int(n_max[order[stop]]) + 1) <= MAX_CELLS):
+        while (
+            stop < len(order)
+            and n_max[order[stop]] <= GROWTH * floor
+            and (stop - start + 1) * (int(n_max[order[stop]]) + 1) <= MAX_CELLS
+        ):
             stop += 1
         idx = order[start:stop]
         width = int(n_max[idx].max()) + 1

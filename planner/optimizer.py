@@ -9,12 +9,16 @@ dynamic program of :mod:`planner.lotsizing`, plus a trivial problem per supplier
     LB(lambda, mu, pi) = sum_s V_s(lambda, mu, pi) + sum_{p,t} min(0, K_p - sum_{s in p} pi[s,t])
                          - sum_t lambda_t Cap_t - sum_t mu_t B_t
 
-Every LB is a valid lower bound on the MIP optimum. Subgradient steps (Polyak, with the best
-plan's cost as target) raise it. Each iteration's per-SKU schedules are kept as columns; the
-restricted master (:mod:`planner.model.master`, Pyomo + HiGHS) then picks one column per SKU
+Every LB is a valid lower bound on the MIP optimum. Subgradient steps (Polyak, one step per
+multiplier group, with the best plan's cost as target) raise it. Plans come from two places:
+a best-response heuristic (:func:`_sequential_plan`: exact per-SKU re-planning against what the
+other SKUs leave of storage, budget and purchase orders) and the restricted master
+(:mod:`planner.model.master`, Pyomo + HiGHS), which picks one of the collected schedules per SKU
 subject to every coupling constraint. The classical plan and "order nothing" are always among
-the columns, so the optimiser never returns a plan costlier (in the model's objective) than
-the classical policy's. Gaps are reported against the best LB.
+the columns, so the optimiser never returns a plan costlier (in the model's objective) than the
+classical policy's. Gaps are reported against the best LB, on the objective and on the costs
+above the purchase floor (:mod:`planner.model.params`). Small instances (few orderable SKU-weeks)
+are solved as one MIP instead.
 """
 
 from __future__ import annotations
@@ -251,7 +255,7 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
             pool.add(best_orders)
         _, gap = _gaps(best_ub, best_lb, prm.purchase_floor)
         log.debug("iteration %d: LB %.2f UB %.2f gap %.4f theta %.3g", it, lb, best_ub, gap, theta)
-        if gap <= settings.mip_gap / 2 or time.perf_counter() > started + 0.5 * settings.time_limit_s:
+        if gap <= settings.mip_gap / 2 or time.perf_counter() > started + 0.4 * settings.time_limit_s:
             break
         g_pi = (x > 0).astype(float) - z[data.supplier_idx].astype(float)
         g_lam = vol - cap if cap is not None else np.zeros(h)
@@ -265,7 +269,7 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
         lam = np.maximum(0.0, lam + _step(gain, g_lam) * g_lam)
         mu = np.maximum(0.0, mu + _step(gain, g_mu) * g_mu)
     t_lagrange = time.perf_counter() - started
-    greedy = _sequential_plan(data, prm, lam, mu)
+    greedy = _sequential_plan(data, prm, lam, mu, deadline=started + 0.8 * settings.time_limit_s)
     greedy_ub = model_objective(data, prm, greedy)
     pool.add(greedy)
     if greedy_ub < best_ub:
@@ -371,28 +375,42 @@ def _best_per_sku(sku: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
 
 
 def _sequential_plan(
-    data: PlanningData, prm: ModelParams, lam: np.ndarray, mu: np.ndarray, passes: int = 2, rounds: int = 3
+    data: PlanningData,
+    prm: ModelParams,
+    lam: np.ndarray,
+    mu: np.ndarray,
+    deadline: float = np.inf,
+    passes: int = 2,
+    rounds: int = 3,
 ) -> np.ndarray:
     """A feasible plan by best responses: each SKU in turn re-plans exactly given all the others.
 
-    Start: every SKU takes its least-stock plan, so no SKU is squeezed out of storage by those
-    planned before it. Then, SKU by SKU (most shortfall cost per unit volume first), the exact DP
-    re-plans with true costs plus the Lagrangian budget prices, hard limits at what the others leave
-    (storage per week less a small margin, budget per order week), and purchase orders that others
-    already place costing only the line. A purchase order below the supplier's minimum order value
-    is then raised by making one of its SKUs re-plan with a larger order that week (its later orders
-    shrink to match); where none can, the lines of that supplier-week are dropped and their SKUs
-    re-plan without it.
+    1. Every SKU takes its least-stock plan, so no SKU is squeezed out of storage by those planned
+       before it.
+    2. SKU by SKU (most shortfall cost per unit volume first), the exact DP re-plans with true costs
+       plus the Lagrangian budget prices, hard limits at what the others leave (storage per week less
+       a small margin, budget per order week), and purchase orders that others already place costing
+       only the line.
+    3. Purchase orders below the supplier's minimum order value are raised by asking the supplier's
+       SKUs for larger (or new) lines that week, accepted only when they cost no service elsewhere.
+    4. Lines of orders that stay short are dropped and every SKU re-plans once more under rules that
+       keep all purchase orders at or above their minimum value.
+
+    Returns the cheaper of the plans after steps 2 and 4 (short orders dropped); stops early at
+    ``deadline`` (``time.perf_counter()`` seconds).
     """
     market = _Market(data, prm, _least_stock_plan(data, prm), mu)
     density = prm.penalty / np.maximum(data.unit_volume, 1e-12)
     order = np.argsort(-density, kind="stable")
     for _ in range(passes):
         for s in order:
+            if time.perf_counter() > deadline:
+                break
             market.respond(int(s))
+    candidates = [_without_short_orders(data, market.x)]
     for _ in range(rounds):
         short = market.below_minimum()
-        if not short.any():
+        if not short.any() or time.perf_counter() > deadline:
             break
         for p, t in zip(*np.nonzero(short), strict=True):
             market.raise_order(int(p), int(t))
@@ -402,8 +420,20 @@ def _sequential_plan(
             market.drop_lines(int(s), short[data.supplier_idx[s]])
         for _ in range(passes):
             for s in order:
+                if time.perf_counter() > deadline:
+                    break
                 market.respond(int(s), keep_minimum=True)
-    return np.where(market.below_minimum()[data.supplier_idx], 0.0, market.x)
+    candidates.append(_without_short_orders(data, market.x))
+    costs = [model_objective(data, prm, x) for x in candidates]
+    return candidates[int(np.argmin(costs))]
+
+
+def _without_short_orders(data: PlanningData, x: np.ndarray) -> np.ndarray:
+    """x without the lines of purchase orders below the supplier's minimum order value."""
+    value = np.zeros((len(data.suppliers), data.horizon))
+    np.add.at(value, data.supplier_idx, data.unit_cost[:, None] * x)
+    short = (value > 0) & (value < data.min_order_value[:, None] - 1e-6)
+    return np.where(short[data.supplier_idx], 0.0, x)
 
 
 class _Market:

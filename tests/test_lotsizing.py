@@ -172,11 +172,19 @@ def test_hard_limits_are_respected() -> None:
     """Requirement 30 by week 1; an order may bring at most 2 packs of 10 and add at most 15 volume units."""
     inst = single([0, 30, 30, 30], pack=10.0, fixed=5.0, holding=0.1)
     h = 4
-    limited = LotSizingInstance(**{**inst.__dict__, "max_packs": np.full((1, h), 2),
-                                   "extra_volume_cap": np.full((1, h), np.inf), "volume": np.ones(1)})
+    limited = LotSizingInstance(
+        **{
+            **inst.__dict__,
+            "max_packs": np.full((1, h), 2),
+            "extra_volume_cap": np.full((1, h), np.inf),
+            "volume": np.ones(1),
+        }
+    )
     packs, _ = solve_lot_sizing(limited)
     assert packs.max() <= 2 and packs[0, :2].sum() == 3  # 30 units by week 1 needs two orders
-    tight = LotSizingInstance(**{**inst.__dict__, "extra_volume_cap": np.full((1, h), 15.0), "volume": np.ones(1)})
+    tight = LotSizingInstance(
+        **{**inst.__dict__, "extra_volume_cap": np.full((1, h), 15.0), "volume": np.ones(1)}
+    )
     packs, cost = solve_lot_sizing(tight)
     assert packs.sum() == 1  # storage holds one pack: the rest is short, at the penalty
     assert cost[0] > 1e6

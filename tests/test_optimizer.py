@@ -112,3 +112,13 @@ def test_budget_below_every_minimum_order_is_diagnosed() -> None:
     )
     with pytest.raises(InfeasibleError, match=r"budget_per_week .* below the smallest order .* A \(200"):
         plan_optimizer(data)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=instances())
+def test_best_response_heuristic_gives_sound_plans(data) -> None:
+    """The primal heuristic alone respects storage, budget, minimum order values, packs and MOQs."""
+    from planner.optimizer import _sequential_plan
+
+    zero = np.zeros(data.horizon)
+    assert sound(data, _sequential_plan(data, model_params(data), zero, zero)) == []
