@@ -120,7 +120,8 @@ def main() -> None:
             proc.join()
             print(
                 f"{n:>6} {method:>13} {row['status']:>9} {fmt(row['build'], '9.1f')} "
-                f"{fmt(row['solve'], '8.1f')} {row['wall']:>7.1f} {fmt(row['objective'], '14.1f')} {fmt(row['bound'], '14.1f')} "
+                f"{fmt(row['solve'], '8.1f')} {row['wall']:>7.1f} "
+                f"{fmt(row['objective'], '14.1f')} {fmt(row['bound'], '14.1f')} "
                 f"{fmt(row.get('gap'), '8.2%')} {fmt(row.get('decision_gap'), '8.2%')} "
                 f"{fmt(row.get('binding_weeks'), '6.0%')} {row['peak_mib']:>8.0f}",
                 flush=True,
@@ -128,7 +129,8 @@ def main() -> None:
     print(
         "phase1_s: Lagrangian phase (decomposition) or Pyomo build (naive); total_s: policy time "
         "(decomposition) or HiGHS solve incl. hand-off (naive); wall_s includes both; "
-        "gap = (obj - bound)/obj; dec.gap = the same above the purchase floor; bind% = weeks with storage >= 99 % of capacity"
+        "gap = (obj - bound)/obj; dec.gap = the same above the purchase floor; "
+        "bind% = weeks with storage >= 99 % of capacity"
     )
 
 
