@@ -147,6 +147,9 @@ def summary(
             }
             for t, (w, v) in enumerate(zip(data.weeks, spend, strict=True))
         ],
+        "budget_binding_weeks": []
+        if data.budget is None
+        else [str(data.weeks[t].date()) for t in np.flatnonzero(spend >= 0.99 * data.budget)],
         "counts": {
             "skus": data.n_skus,
             "suppliers": len(data.suppliers),

@@ -269,7 +269,7 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
         lam = np.maximum(0.0, lam + _step(gain, g_lam) * g_lam)
         mu = np.maximum(0.0, mu + _step(gain, g_mu) * g_mu)
     t_lagrange = time.perf_counter() - started
-    greedy = _sequential_plan(data, prm, lam, mu, deadline=started + 0.8 * settings.time_limit_s)
+    greedy = _sequential_plan(data, prm, mu, deadline=started + 0.8 * settings.time_limit_s)
     greedy_ub = model_objective(data, prm, greedy)
     pool.add(greedy)
     if greedy_ub < best_ub:
@@ -377,7 +377,6 @@ def _best_per_sku(sku: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
 def _sequential_plan(
     data: PlanningData,
     prm: ModelParams,
-    lam: np.ndarray,
     mu: np.ndarray,
     deadline: float = np.inf,
     passes: int = 2,

@@ -134,3 +134,19 @@ def test_infeasible_capacity_is_diagnosed(tmp_path: Path) -> None:
     assert "Worst week 2026-" in result.output and "SKU" in result.output
     assert "Traceback" not in result.output
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_binding_constraints_are_reported(tmp_path: Path) -> None:
+    """A tight weekly budget binds; summary.json says in which weeks, and the plan respects it."""
+    scenario = tmp_path / "tight.yaml"
+    scenario.write_text(
+        f"extends: {REPO / 'scenarios' / 'budget_cap.yaml'}\nname: tight\nhorizon_weeks: 8\n"
+        "budget_per_week: 15000\nforecast: {n_paths: 100}\n"
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["budget_binding_weeks"]
+    plan = pd.read_csv(out / "purchase_plan.csv")
+    assert plan.groupby("order_week")["order_value"].sum().max() <= 15000 + 1e-6

@@ -121,4 +121,4 @@ def test_best_response_heuristic_gives_sound_plans(data) -> None:
     from planner.optimizer import _sequential_plan
 
     zero = np.zeros(data.horizon)
-    assert sound(data, _sequential_plan(data, model_params(data), zero, zero)) == []
+    assert sound(data, _sequential_plan(data, model_params(data), zero)) == []
