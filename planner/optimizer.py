@@ -276,7 +276,10 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
         best_ub, best_orders = greedy_ub, greedy
     t_greedy = time.perf_counter() - started - t_lagrange
     prices = (lam, mu, pi)
-    master_orders, master_note = _master(data, prm, pool, prices, best_orders, settings, deadline)
+    if deadline - time.perf_counter() > 0.1 * settings.time_limit_s:
+        master_orders, master_note = _master(data, prm, pool, prices, best_orders, settings, deadline)
+    else:
+        master_orders, master_note = None, "master MIP skipped: time budget used up"
     if master_orders is not None:
         master_ub = model_objective(data, prm, master_orders)
         if master_ub < best_ub:
@@ -348,7 +351,7 @@ def _master(
         sku=sku[keep], orders=orders[keep], cost=cost[keep], volume=terms["volume"][keep], spend=spend[keep]
     )
     model = build_master(data, cols)
-    remaining = max(5.0, deadline - time.perf_counter())
+    remaining = max(1.0, deadline - time.perf_counter())
     res = solve(
         model,
         mip_gap=settings.mip_gap / 10,
@@ -412,6 +415,8 @@ def _sequential_plan(
         if not short.any() or time.perf_counter() > deadline:
             break
         for p, t in zip(*np.nonzero(short), strict=True):
+            if time.perf_counter() > deadline:
+                break
             market.raise_order(int(p), int(t))
     short = market.below_minimum()
     if short.any():  # drop what could not be raised, then re-plan keeping every order valid
