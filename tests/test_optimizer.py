@@ -122,3 +122,27 @@ def test_best_response_heuristic_gives_sound_plans(data) -> None:
 
     zero = np.zeros(data.horizon)
     assert sound(data, _sequential_plan(data, model_params(data), zero)) == []
+
+
+def test_a_line_may_have_to_reach_the_minimum_order_value_alone() -> None:
+    """Found by hypothesis: one unit needed, minimum order value 30 at unit cost 1.
+
+    Best plan: 30 units in week 4, the last (order cost 5 + purchase 30 + holding 0.1 * 30 for one
+    week) = 38; the MIP's order bound must allow a line that large, or its "optimum" is the 600
+    shortfall penalty.
+    """
+    data = make_data(np.array([[0.0, 0, 0, 0], [0, 0, 0, 1]]), order_cost=5.0, min_order_value=30.0)
+    model = build_model(data)
+    exact = solve(model, mip_gap=1e-9)
+    assert exact.objective == pytest.approx(38.0)
+    result = plan_optimizer(data, DECOMPOSE)
+    assert result.objective == pytest.approx(38.0)
+    assert result.bound <= 38.0 + 1e-6
+
+
+def test_storage_rows_without_volume_are_skipped() -> None:
+    """Found by hypothesis: with storage capacity set and nothing taking volume, models still build."""
+    data = make_data(np.array([[2.0, 2, 2], [1, 1, 1]]), unit_volume=0.0, capacity=5.0)
+    for strategy in ("monolithic", "decomposition"):
+        result = plan_optimizer(data, OptimizerSettings(strategy=strategy))
+        assert sound(data, result.orders) == []

@@ -100,13 +100,14 @@ def define_master_capacity(m: pyo.ConcreteModel, data: PlanningData, cols: Colum
     if data.capacity is None:
         return
     m.T = pyo.RangeSet(0, data.horizon - 1)
-    m.capacity = pyo.Constraint(
-        m.T,
-        rule=lambda m, t: (
-            sum(float(cols.volume[j, t]) * m.l[int(j)] for j in np.flatnonzero(cols.volume[:, t] > 0))
-            <= float(data.capacity[t])
-        ),
-    )
+
+    def rule(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
+        js = np.flatnonzero(cols.volume[:, t] > 0)
+        if js.size == 0:
+            return pyo.Constraint.Skip
+        return sum(float(cols.volume[j, t]) * m.l[int(j)] for j in js) <= float(data.capacity[t])
+
+    m.capacity = pyo.Constraint(m.T, rule=rule)
 
 
 def define_master_budget(m: pyo.ConcreteModel, data: PlanningData, cols: Columns) -> None:

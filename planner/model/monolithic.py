@@ -138,10 +138,13 @@ def define_storage(m: pyo.ConcreteModel, data: PlanningData, prm: ModelParams) -
     by_week: dict[int, list[int]] = {t: [] for t in range(data.horizon)}
     for s, t in m.ST:
         by_week[t].append(s)
-    m.storage = pyo.Constraint(
-        m.T,
-        rule=lambda m, t: sum(data.unit_volume[s] * m.w[s, t] for s in by_week[t]) <= float(data.capacity[t]),
-    )
+
+    def rule(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
+        if not by_week[t]:
+            return pyo.Constraint.Skip
+        return sum(data.unit_volume[s] * m.w[s, t] for s in by_week[t]) <= float(data.capacity[t])
+
+    m.storage = pyo.Constraint(m.T, rule=rule)
 
 
 def define_budget(m: pyo.ConcreteModel, data: PlanningData) -> None:

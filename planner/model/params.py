@@ -45,12 +45,10 @@ def model_params(data: PlanningData) -> ModelParams:
     weeks = np.arange(data.horizon)[None, :]
     orderable = weeks + data.lead_time[:, None] < data.horizon
     need = data.pack * np.ceil(requirement.max(axis=1) / data.pack - 1e-9)
-    mov_top_up = data.min_order_value[data.supplier_idx] / np.maximum(data.unit_cost, 1e-9)
-    mov_top_up = np.where(
-        data.min_order_value[data.supplier_idx] > 0,
-        data.pack * np.ceil(np.minimum(mov_top_up, need + data.min_units) / data.pack),
-        0.0,
-    )
+    mov = data.min_order_value[data.supplier_idx]
+    # one line may have to reach the supplier's minimum order value on its own
+    mov_units = np.where(data.unit_cost > 0, mov / np.maximum(data.unit_cost, 1e-12), 0.0)
+    mov_top_up = np.where(mov > 0, data.pack * np.ceil(mov_units / data.pack - 1e-9), 0.0)
     max_units = np.maximum(data.min_units, need) + mov_top_up
     can_order = data.lead_time < data.horizon
     return ModelParams(
