@@ -8,6 +8,7 @@ Symbols: ``l[s,k]`` = 1 if SKU s follows its column k; ``z[p,t]`` purchase order
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,19 +96,24 @@ def define_master_min_order_value(m: pyo.ConcreteModel, data: PlanningData, cols
     m.min_order_value = pyo.Constraint(m.PT, rule=rule)
 
 
+def _weekly_limit(use: np.ndarray, limit: np.ndarray) -> Callable[[pyo.ConcreteModel, int], pyo.Expression]:
+    """Rule for sum_k use[k,t] l[k] <= limit[t], skipping weeks no column uses."""
+
+    def rule(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
+        js = np.flatnonzero(use[:, t] > 0)
+        if js.size == 0:
+            return pyo.Constraint.Skip
+        return sum(float(use[j, t]) * m.l[int(j)] for j in js) <= float(limit[t])
+
+    return rule
+
+
 def define_master_capacity(m: pyo.ConcreteModel, data: PlanningData, cols: Columns) -> None:
     """sum_k volume[k,t] l[k] <= Cap_t (volume, cautious basis)."""
     if data.capacity is None:
         return
     m.T = pyo.RangeSet(0, data.horizon - 1)
-
-    def rule(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
-        js = np.flatnonzero(cols.volume[:, t] > 0)
-        if js.size == 0:
-            return pyo.Constraint.Skip
-        return sum(float(cols.volume[j, t]) * m.l[int(j)] for j in js) <= float(data.capacity[t])
-
-    m.capacity = pyo.Constraint(m.T, rule=rule)
+    m.capacity = pyo.Constraint(m.T, rule=_weekly_limit(cols.volume, data.capacity))
 
 
 def define_master_budget(m: pyo.ConcreteModel, data: PlanningData, cols: Columns) -> None:
@@ -115,14 +121,7 @@ def define_master_budget(m: pyo.ConcreteModel, data: PlanningData, cols: Columns
     if data.budget is None:
         return
     m.TB = pyo.RangeSet(0, data.horizon - 1)
-
-    def rule(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
-        js = np.flatnonzero(cols.spend[:, t] > 0)
-        if js.size == 0:
-            return pyo.Constraint.Skip
-        return sum(float(cols.spend[j, t]) * m.l[int(j)] for j in js) <= float(data.budget[t])
-
-    m.budget = pyo.Constraint(m.TB, rule=rule)
+    m.budget = pyo.Constraint(m.TB, rule=_weekly_limit(cols.spend, data.budget))
 
 
 def chosen_columns(m: pyo.ConcreteModel, cols: Columns) -> np.ndarray:
