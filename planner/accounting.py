@@ -28,15 +28,33 @@ class PathOutcome:
     demand: np.ndarray
 
 
+def shift_by_lead_time(orders: np.ndarray, lead_time: np.ndarray) -> np.ndarray:
+    """Receipts ``[R, H]`` of order rows ``[R, H]``: x[r, t - L_r] arrives in week t (later ones dropped)."""
+    out = np.zeros_like(orders, dtype=float)
+    h = orders.shape[1]
+    for lt in np.unique(lead_time):
+        rows = lead_time == lt
+        if lt < h:
+            out[rows, lt:] = orders[rows, : h - lt]
+    return out
+
+
 def planned_arrivals(data: PlanningData, orders: np.ndarray) -> np.ndarray:
     """Planned receipts ``[S, H]``: x[s, t - L_s] arrives in week t (orders landing after H dropped)."""
-    out = np.zeros_like(orders, dtype=float)
-    h = data.horizon
-    for s in range(data.n_skus):
-        lt = int(data.lead_time[s])
-        if lt < h:
-            out[s, lt:] = orders[s, : h - lt]
-    return out
+    return shift_by_lead_time(orders, data.lead_time)
+
+
+def purchase_order_value(data: PlanningData, orders: np.ndarray) -> np.ndarray:
+    """Value ``[P, H]`` of each supplier's purchase order per week: sum_{s in p} c_s x[s,t]."""
+    value = np.zeros((len(data.suppliers), data.horizon))
+    np.add.at(value, data.supplier_idx, data.unit_cost[:, None] * orders)
+    return value
+
+
+def short_purchase_orders(data: PlanningData, orders: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """``[P, H]``: purchase orders placed but worth less than the supplier's minimum order value."""
+    value = purchase_order_value(data, orders)
+    return (value > 0) & (value < data.min_order_value[:, None] - tol)
 
 
 def arrivals(data: PlanningData, orders: np.ndarray) -> np.ndarray:

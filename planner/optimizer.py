@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from planner.accounting import purchase_order_value, shift_by_lead_time, short_purchase_orders
 from planner.classical import plan_classical
 from planner.feasibility import check_feasible
 from planner.lotsizing import LotSizingInstance, solve_lot_sizing
@@ -39,6 +40,7 @@ from planner.model.params import ModelParams, model_params
 from planner.problem import PlanningData
 from planner.results import PlanStatus, PolicyResult
 from planner.solve import SolveStatus, solve
+from planner.verify import weekly_limit_violations
 
 log = logging.getLogger(__name__)
 TOP_UP_MARGIN = 0.03  # share of storage best responses leave free for minimum-order-value top-ups
@@ -84,12 +86,7 @@ def objective_terms(
     """
     s = np.arange(orders.shape[0]) if sku is None else sku
     h = data.horizon
-    arrivals = np.zeros_like(orders, dtype=float)
-    for lt in np.unique(data.lead_time[s]):
-        rows = data.lead_time[s] == lt
-        if lt < h:
-            arrivals[rows, lt:] = orders[rows, : h - lt]
-    cum = np.cumsum(arrivals, axis=1)
+    cum = np.cumsum(shift_by_lead_time(orders, data.lead_time[s]), axis=1)
     short = np.maximum(0.0, prm.requirement[s] - cum)
     short[np.arange(h)[None, :] < data.lead_time[s][:, None]] = 0.0
     return {
@@ -315,14 +312,7 @@ def _step(gain: float, g: np.ndarray) -> float:
 
 def _repair_ub(data: PlanningData, prm: ModelParams, x: np.ndarray) -> tuple[float, np.ndarray] | None:
     """The DP plan's true cost when it already meets storage, budget and minimum order values."""
-    terms = objective_terms(data, prm, x)
-    if data.capacity is not None and (terms["volume"].sum(axis=0) > data.capacity + 1e-6).any():
-        return None
-    if data.budget is not None and (data.unit_cost @ x > data.budget + 1e-6).any():
-        return None
-    value = np.zeros((len(data.suppliers), data.horizon))
-    np.add.at(value, data.supplier_idx, data.unit_cost[:, None] * x)
-    if ((value > 0) & (value < data.min_order_value[:, None] - 1e-6)).any():
+    if weekly_limit_violations(data, x):
         return None
     return model_objective(data, prm, x), x
 
@@ -434,10 +424,7 @@ def _sequential_plan(
 
 def _without_short_orders(data: PlanningData, x: np.ndarray) -> np.ndarray:
     """x without the lines of purchase orders below the supplier's minimum order value."""
-    value = np.zeros((len(data.suppliers), data.horizon))
-    np.add.at(value, data.supplier_idx, data.unit_cost[:, None] * x)
-    short = (value > 0) & (value < data.min_order_value[:, None] - 1e-6)
-    return np.where(short[data.supplier_idx], 0.0, x)
+    return np.where(short_purchase_orders(data, x)[data.supplier_idx], 0.0, x)
 
 
 class _Market:
@@ -455,12 +442,11 @@ class _Market:
         self.money = np.full(h, np.inf) if data.budget is None else data.budget - self.spend.sum(axis=0)
         self.lines = np.zeros((p_count, h), dtype=np.int64)
         np.add.at(self.lines, data.supplier_idx, (self.x > 0).astype(np.int64))
-        self.value = np.zeros((p_count, h))
-        np.add.at(self.value, data.supplier_idx, self.spend)
+        self.value = purchase_order_value(data, self.x)
 
     def below_minimum(self) -> np.ndarray:
         """[P, H]: purchase orders worth less than the supplier's minimum order value."""
-        return (self.value > 0) & (self.value < self.data.min_order_value[:, None] - 1e-6)
+        return short_purchase_orders(self.data, self.x)
 
     def _room(self, s: int, margin: float) -> np.ndarray:
         """Volume SKU s may add per week: what the others leave, less a margin for top-ups."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from planner.accounting import storage_volume
+from planner.accounting import planned_arrivals, purchase_order_value, short_purchase_orders, storage_volume
 from planner.errors import PlanVerificationError
 from planner.problem import PlanningData
 
@@ -64,18 +64,13 @@ def plan_violations(data: PlanningData, lines: pd.DataFrame, projection: pd.Data
     x = orders_from_lines(data, lines)
     receipts = _receipts(data, x)
     out += _receipts_and_balance(data, receipts, projection)
-    out += _weekly_limits(data, x, receipts)
+    out += weekly_limit_violations(data, x)
     return out
 
 
 def _receipts(data: PlanningData, x: np.ndarray) -> np.ndarray:
-    """Open orders plus x[s, t - L_s] in week t (recomputed here, independently of the policy)."""
-    receipts = data.open_arrivals.copy()
-    for s in range(data.n_skus):
-        lt = int(data.lead_time[s])
-        if lt < data.horizon:
-            receipts[s, lt:] += x[s, : data.horizon - lt]
-    return receipts
+    """Open orders plus x[s, t - L_s] in week t, rebuilt from the plan rows, not the policy's arrays."""
+    return data.open_arrivals + planned_arrivals(data, x)
 
 
 def _projection_grid(data: PlanningData, projection: pd.DataFrame) -> pd.DataFrame | None:
@@ -107,10 +102,11 @@ def _receipts_and_balance(data: PlanningData, expected: np.ndarray, projection: 
     return out
 
 
-def _weekly_limits(data: PlanningData, x: np.ndarray, receipts: np.ndarray) -> list[str]:
+def weekly_limit_violations(data: PlanningData, x: np.ndarray) -> list[str]:
+    """Storage (cautious basis), budget and minimum order value breaches of orders x[s,t], one line each."""
     out = []
     if data.capacity is not None:
-        vol = storage_volume(data, receipts)
+        vol = storage_volume(data, _receipts(data, x))
         for t in np.flatnonzero(vol > data.capacity * (1 + TOL) + TOL):
             out.append(
                 f"week {data.weeks[t].date()}: storage {vol[t]:.4g} above capacity {data.capacity[t]:.4g}"
@@ -119,9 +115,8 @@ def _weekly_limits(data: PlanningData, x: np.ndarray, receipts: np.ndarray) -> l
     if data.budget is not None:
         for t in np.flatnonzero(spend > data.budget * (1 + TOL) + TOL):
             out.append(f"week {data.weeks[t].date()}: spend {spend[t]:.2f} above budget {data.budget[t]:.2f}")
-    value = np.zeros((len(data.suppliers), data.horizon))
-    np.add.at(value, data.supplier_idx, data.unit_cost[:, None] * x)
-    for p, t in zip(*np.nonzero((value > 0) & (value < data.min_order_value[:, None] - TOL)), strict=True):
+    value = purchase_order_value(data, x)
+    for p, t in zip(*np.nonzero(short_purchase_orders(data, x, TOL)), strict=True):
         out.append(
             f"week {data.weeks[t].date()}: order to {data.suppliers[p]} worth {value[p, t]:.2f} is below "
             f"its minimum order value {data.min_order_value[p]:.2f}"
