@@ -7,10 +7,13 @@ so it never branches on the model type.
 
 from __future__ import annotations
 
+import inspect
+import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Self
+from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -145,19 +148,52 @@ class Forecaster(ABC):
     """A model that learns from weekly history and returns a :class:`Forecast`.
 
     ``history`` has columns ``sku, week, units, price, promo, stockout`` (one row
-    per SKU and week, as :class:`planner.data.Dataset` holds it).
+    per SKU and week, as :class:`planner.data.Dataset` holds it). Optional context:
+    ``attributes`` (index ``sku``; columns ``category``, ``supplier``) and ``events``
+    (columns ``week``, ``event``; may extend past the history into the forecast weeks).
     """
 
     name: str = "forecaster"
 
     @abstractmethod
-    def fit(self, history: pd.DataFrame) -> Self:
+    def fit(
+        self,
+        history: pd.DataFrame,
+        *,
+        attributes: pd.DataFrame | None = None,
+        events: pd.DataFrame | None = None,
+    ) -> Self:
         """Learn from ``history`` (weeks before the forecast origin only)."""
 
     @abstractmethod
     def predict(self, skus: Sequence[str], weeks: pd.DatetimeIndex, levels: Sequence[float]) -> Forecast:
         """Forecast ``skus`` over ``weeks`` (consecutive Mondays after the history)."""
 
+    def params(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-friendly): with :meth:`load_state` they rebuild the model."""
+        names = inspect.signature(type(self).__init__).parameters
+        return {k: _jsonable(getattr(self, k)) for k in names if k != "self"}
+
+    def save_state(self, directory: Path) -> None:
+        """Write the fitted state (attributes ending in ``_``) to ``directory``."""
+        state = {k: v for k, v in vars(self).items() if k.endswith("_")}
+        with open(directory / "state.pkl", "wb") as fh:
+            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def load_state(self, directory: Path) -> Self:
+        """Restore what :meth:`save_state` wrote; predictions are then identical."""
+        with open(directory / "state.pkl", "rb") as fh:
+            vars(self).update(pickle.load(fh))
+        return self
+
     def _check_fitted(self) -> None:
         if not getattr(self, "fitted_", False):
             raise RuntimeError(f"{type(self).__name__}.predict called before fit")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value

@@ -76,7 +76,13 @@ class EmpiricalQuantileForecaster(Forecaster):
         self.n_paths = n_paths
         self.seed = seed
 
-    def fit(self, history: pd.DataFrame) -> Self:
+    def fit(
+        self,
+        history: pd.DataFrame,
+        *,
+        attributes: pd.DataFrame | None = None,
+        events: pd.DataFrame | None = None,
+    ) -> Self:
         self.pools_: dict[str, np.ndarray] = {}
         self.indices_: dict[str, dict[int, float]] = {}
         history = history.sort_values(["sku", "week"], kind="stable")

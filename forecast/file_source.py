@@ -37,7 +37,13 @@ class FileForecaster(Forecaster):
         self.n_paths = n_paths
         self.seed = seed
 
-    def fit(self, history: pd.DataFrame) -> Self:
+    def fit(
+        self,
+        history: pd.DataFrame,
+        *,
+        attributes: pd.DataFrame | None = None,
+        events: pd.DataFrame | None = None,
+    ) -> Self:
         self.table_, self.file_levels_ = read_forecast_file(self.path)
         self.fitted_ = True
         return self
