@@ -18,17 +18,27 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/planner validate $(SCENARIO)
-	$(BIN)/planner plan $(SCENARIO) --out $(OUT)
-	$(BIN)/planner kpis $(SCENARIO) --out $(OUT)
+	$(BIN)/planner forecast $(SCENARIO) --out $(OUT)/forecast
+	$(BIN)/planner plan $(SCENARIO) --out $(OUT) --model $(OUT)/forecast/model
+	$(BIN)/planner kpis $(SCENARIO) --out $(OUT) --model $(OUT)/forecast/model
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+# The peer library (statsforecast) needs pandas < 3: it gets its own environment.
+PEER := .venv-peer
+PEER_STAMP := $(PEER)/.installed
+
+$(PEER_STAMP): bench/peer/requirements.txt
+	$(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/python -m pip install --quiet -r bench/peer/requirements.txt
+	touch $(PEER_STAMP)
+
+bench: $(STAMP) $(PEER_STAMP)
 	$(BIN)/python bench/run_all.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check planner forecast tests bench
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PEER) out .pytest_cache .ruff_cache

@@ -63,7 +63,7 @@ def evaluate_quantiles(levels: np.ndarray, q: np.ndarray, u: np.ndarray) -> np.n
         rows = np.arange(n_sku * horizon).reshape(n_sku, horizon, 1)
         uu = np.broadcast_to(u, (n_sku, horizon, len(u)))
     else:
-        rows = (np.arange(n_sku)[:, None, None] * horizon + np.arange(horizon)[None, None, :])
+        rows = np.arange(n_sku)[:, None, None] * horizon + np.arange(horizon)[None, None, :]
         rows = np.broadcast_to(rows, u.shape)
         uu = u
     k = np.clip(np.searchsorted(knots, uu, side="right") - 1, 0, len(knots) - 2)

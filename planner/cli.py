@@ -29,6 +29,14 @@ OUT = click.option(
     help="Folder for the outputs (created if missing; files are replaced atomically).",
 )
 
+MODEL = click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Use the forecast model saved by 'planner forecast' (its model/ folder) instead of training one.",
+)
+
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
@@ -92,7 +100,8 @@ def validate(scenario: Path) -> None:
     default=None,
     help="Planning policy (default: the scenario's 'policy').",
 )
-def plan(scenario: Path, out_dir: Path, policy: str | None) -> None:
+@MODEL
+def plan(scenario: Path, out_dir: Path, policy: str | None, model_dir: Path | None) -> None:
     """Plan weekly purchases and write purchase_plan.csv, projection.csv, summary.json, manifest.json.
 
     \b
@@ -103,7 +112,7 @@ def plan(scenario: Path, out_dir: Path, policy: str | None) -> None:
     from planner.pipeline import run_plan, write_plan
 
     with _user_errors(), _progress() as step:
-        run = run_plan(scenario, policy, step)
+        run = run_plan(scenario, policy, step, model_dir=model_dir)
         step("writing outputs")
         written = write_plan(run, out_dir)
     for w in run.prepared.dataset.warnings:
@@ -130,7 +139,38 @@ def plan(scenario: Path, out_dir: Path, policy: str | None) -> None:
 @main.command()
 @SCENARIO
 @OUT
-def kpis(scenario: Path, out_dir: Path) -> None:
+def forecast(scenario: Path, out_dir: Path) -> None:
+    """Fit the scenario's forecast model on history before plan_start; write its forecast.
+
+    Writes forecasts.csv (sku, week, horizon, mean, q...: the 'model: file' format),
+    cumulative.csv (quantiles of demand summed from the first week), paths.parquet
+    (sample paths), model/ (the trained model; reuse it with forecast.load) and
+    forecast_manifest.json. Scenario what-ifs (demand_scale) are not applied.
+
+    \b
+    Example:
+      planner forecast scenarios/base.yaml --out out/forecast
+    """
+    from planner.pipeline import run_forecast, write_forecast
+
+    with _user_errors(), _progress() as step:
+        run = run_forecast(scenario, step)
+        step("writing outputs")
+        written = write_forecast(run, out_dir)
+    fc = run.forecast
+    out.print(
+        f"{run.model.name} forecast for {len(fc.skus)} SKUs, {fc.weeks[0].date()}..{fc.weeks[-1].date()}: "
+        f"mean {fc.mean.sum():,.0f} units in total; fit {run.prepared.timings.get('fit', 0):.1f} s"
+    )
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+@main.command()
+@SCENARIO
+@OUT
+@MODEL
+def kpis(scenario: Path, out_dir: Path, model_dir: Path | None) -> None:
     """Write kpis.csv: EOQ, safety stock, reorder point, turnover and holding cost per SKU.
 
     \b
@@ -140,7 +180,7 @@ def kpis(scenario: Path, out_dir: Path) -> None:
     from planner.pipeline import run_kpis, write_kpis
 
     with _user_errors(), _progress() as step:
-        prep, table = run_kpis(scenario, step)
+        prep, table = run_kpis(scenario, step, model_dir=model_dir)
         written = write_kpis(prep, table, out_dir)
     out.print(
         f"{len(table)} SKUs: median EOQ {table['eoq'].median():.1f} units, median turnover "

@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -114,15 +115,40 @@ class StagedOutputs:
     def parquet(self, name: str, frame: pd.DataFrame) -> None:
         self._stage(name, lambda p: frame.to_parquet(p, index=False))
 
+    def directory(self, name: str, write: Callable[[Path], None]) -> None:
+        """Stage a folder: ``write`` fills an empty temporary folder beside the target."""
+        target = self.out_dir / name
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=self.out_dir))
+        tmp.chmod(0o777 & ~_umask())
+        self._staged.append((tmp, target))
+        write(tmp)
+
     def commit(self) -> list[Path]:
         published = []
         for tmp, target in self._staged:
-            os.replace(tmp, target)
+            if tmp.is_dir():
+                _replace_dir(tmp, target)
+            else:
+                os.replace(tmp, target)
             published.append(target)
         self._staged.clear()
         return published
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         for tmp, _ in self._staged:
-            tmp.unlink(missing_ok=True)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
         self._staged.clear()
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Put folder ``new`` at ``target``; an existing ``target`` is moved aside first, then removed."""
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        os.replace(target, old / target.name)
+        os.replace(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, target)

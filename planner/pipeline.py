@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast import Forecast, make_forecaster
+from forecast import Forecast, Forecaster, make_forecaster
+from forecast.persist import history_hash, load_forecaster, read_manifest, save_forecaster
+from forecast.quantile_model import QuantileForecaster
 from planner.accounting import arrivals, replay_paths
 from planner.classical import plan_classical
 from planner.data import Dataset, check_open_orders, load_dataset
-from planner.errors import Problem, ScenarioError
+from planner.errors import ForecastError, PlannerError, Problem, ScenarioError
 from planner.export import projection_frame, purchase_plan, summary
 from planner.io import StagedOutputs, file_sha256
 from planner.kpis import sku_kpis
@@ -88,12 +90,18 @@ def _noop(_: str) -> None:
     return None
 
 
-def prepare(scenario_path: Path | str, step: Step = _noop) -> Prepared:
-    """Load the scenario and its dataset, check references and apply item/supplier what-ifs."""
+def prepare(scenario_path: Path | str, step: Step = _noop, model_dir: Path | None = None) -> Prepared:
+    """Load the scenario and its dataset, check references and apply item/supplier what-ifs.
+
+    ``model_dir`` (a folder saved by ``planner forecast``) replaces the scenario's ``forecast.load``.
+    """
     t0 = time.perf_counter()
     source = Path(scenario_path).resolve()
     step("reading scenario")
     scenario = load_scenario(source)
+    if model_dir is not None:
+        forecast = scenario.forecast.model_copy(update={"load": Path(model_dir).resolve()})
+        scenario = scenario.model_copy(update={"forecast": forecast})
     step("validating data")
     dataset = load_dataset(scenario.data)
     check_references(scenario, dataset.items, dataset.suppliers, source)
@@ -143,20 +151,78 @@ def _plan_start(scenario: Scenario, dataset: Dataset, source: Path) -> pd.Timest
     return start
 
 
-def make_forecast(prep: Prepared, step: Step = _noop) -> Forecast:
-    """Fit the scenario's forecaster on history before the plan start and predict the horizon."""
-    t0 = time.perf_counter()
+def fit_forecaster(prep: Prepared, step: Step = _noop) -> Forecaster:
+    """The scenario's forecaster, trained on the history before the plan start (or loaded)."""
     spec = prep.scenario.forecast
-    step(f"forecasting with '{spec.model}'")
-    levels = sorted({*spec.quantiles})
-    forecaster = make_forecaster(spec).fit(prep.history)
+    lead = forecast_gap(prep)
+    context = {
+        "attributes": prep.items.reindex(columns=["category", "supplier"]),
+        "events": prep.dataset.calendar,
+    }
+    try:
+        if spec.load is not None:
+            step(f"loading the forecast model in {spec.load}")
+            model = load_saved_model(spec.load, prep.history)
+            if isinstance(model, QuantileForecaster):
+                model.update(prep.history, **context)
+            return model
+        step(f"forecasting with '{spec.model}'")
+        return make_forecaster(spec, horizon=lead + len(prep.weeks)).fit(prep.history, **context)
+    except (ValueError, OSError, KeyError) as exc:
+        if isinstance(exc, PlannerError):
+            raise
+        raise ForecastError(f"forecast model '{spec.model}' failed: {exc}") from exc
+
+
+def forecast_gap(prep: Prepared) -> int:
+    """Weeks between the end of the history and the plan start (forecast but not planned)."""
+    return (prep.plan_start - prep.history["week"].max()).days // 7 - 1
+
+
+def load_saved_model(folder: Path, history: pd.DataFrame) -> Forecaster:
+    """A model saved by ``planner forecast``; a warning if it was trained on other history."""
+    try:
+        manifest = read_manifest(folder)
+    except FileNotFoundError as exc:
+        raise ForecastError(
+            f"forecast.load: no model in {folder} (manifest.json missing); "
+            "write one with 'planner forecast SCENARIO --out DIR' and point to DIR/model"
+        ) from exc
+    model = load_forecaster(folder)
+    if manifest.get("data_sha256") != history_hash(history):
+        log.warning(
+            "forecast.load: %s was trained on different history; forecasting from this history", folder
+        )
+    return model
+
+
+def make_forecast(
+    prep: Prepared, step: Step = _noop, model: Forecaster | None = None, whatifs: bool = True
+) -> Forecast:
+    """Forecast the planning weeks (fitting the scenario's forecaster unless ``model`` is given).
+
+    Models forecast from the week after the history; weeks before the plan start are dropped.
+    ``whatifs=False`` leaves out the scenario's ``demand_scale`` changes (the model's own forecast).
+    """
+    t0 = time.perf_counter()
+    model = model or fit_forecaster(prep, step)
+    levels = sorted({*prep.scenario.forecast.quantiles})
     alphas = {
         prep.scenario.service_level,
         prep.scenario.storage_quantile,
         *prep.items["service_level"].dropna().tolist(),
     }
-    forecast = forecaster.predict(list(prep.items.index), prep.weeks, sorted({*levels, *alphas}))
-    forecast = forecast.scaled(demand_factors(prep.scenario, prep.items, prep.weeks))
+    lead = forecast_gap(prep)
+    weeks = pd.date_range(prep.weeks[0] - pd.Timedelta(weeks=lead), periods=lead + len(prep.weeks), freq="7D")
+    try:
+        forecast = model.predict(list(prep.items.index), weeks, sorted({*levels, *alphas}))
+    except ValueError as exc:
+        if isinstance(exc, PlannerError):
+            raise
+        raise ForecastError(f"forecast model '{model.name}' failed: {exc}") from exc
+    forecast = forecast.last_weeks(len(prep.weeks))
+    if whatifs:
+        forecast = forecast.scaled(demand_factors(prep.scenario, prep.items, prep.weeks))
     prep.timings["forecast"] = time.perf_counter() - t0
     return forecast
 
@@ -180,9 +246,14 @@ def planning_data(prep: Prepared, forecast: Forecast) -> PlanningData:
     )
 
 
-def run_plan(scenario_path: Path | str, policy: str | None = None, step: Step = _noop) -> PlanRun:
+def run_plan(
+    scenario_path: Path | str,
+    policy: str | None = None,
+    step: Step = _noop,
+    model_dir: Path | None = None,
+) -> PlanRun:
     """Prepare, forecast, plan, evaluate and verify; nothing is written."""
-    prep = prepare(scenario_path, step)
+    prep = prepare(scenario_path, step, model_dir)
     forecast = make_forecast(prep, step)
     data = planning_data(prep, forecast)
     name = policy or prep.scenario.policy
@@ -255,9 +326,11 @@ def write_plan(run: PlanRun, out_dir: Path) -> list[Path]:
         return staged.commit()
 
 
-def run_kpis(scenario_path: Path | str, step: Step = _noop) -> tuple[Prepared, pd.DataFrame]:
+def run_kpis(
+    scenario_path: Path | str, step: Step = _noop, model_dir: Path | None = None
+) -> tuple[Prepared, pd.DataFrame]:
     """KPIs per SKU on the scenario's forecast."""
-    prep = prepare(scenario_path, step)
+    prep = prepare(scenario_path, step, model_dir)
     forecast = make_forecast(prep, step)
     return prep, sku_kpis(planning_data(prep, forecast))
 
@@ -268,3 +341,53 @@ def write_kpis(prep: Prepared, kpis: pd.DataFrame, out_dir: Path) -> list[Path]:
         staged.csv("kpis.csv", kpis.replace([np.inf, -np.inf], np.nan).round(6))
         staged.json("kpis_manifest.json", manifest(prep, prep.timings))
         return staged.commit()
+
+
+@dataclass(frozen=True)
+class ForecastRun:
+    """A trained forecaster and its forecast of the planning weeks (no what-ifs applied)."""
+
+    prepared: Prepared
+    model: Forecaster
+    forecast: Forecast
+
+
+def run_forecast(scenario_path: Path | str, step: Step = _noop) -> ForecastRun:
+    """Fit the scenario's forecaster on history before the plan start and forecast the horizon."""
+    prep = prepare(scenario_path, step)
+    t0 = time.perf_counter()
+    model = fit_forecaster(prep, step)
+    prep.timings["fit"] = time.perf_counter() - t0
+    step("predicting")
+    forecast = make_forecast(prep, step, model=model, whatifs=False)
+    return ForecastRun(prep, model, forecast)
+
+
+def paths_frame(forecast: Forecast) -> pd.DataFrame:
+    """Sample paths, one row per SKU and path, one column per week (ISO date)."""
+    s, n, h = forecast.paths.shape
+    frame = pd.DataFrame(forecast.paths.reshape(s * n, h), columns=forecast.weeks.strftime("%Y-%m-%d"))
+    frame.insert(0, "path", np.tile(np.arange(n), s))
+    frame.insert(0, "sku", np.repeat(forecast.skus, n))
+    return frame
+
+
+def write_forecast(run: ForecastRun, out_dir: Path) -> list[Path]:
+    """Publish forecasts.csv, cumulative.csv, paths.parquet, the model folder and a manifest together."""
+    prep, fc = run.prepared, run.forecast
+    data_hash = history_hash(prep.history)
+    extra = {"forecast": {"model": run.model.name, "params": run.model.params(), "history_sha256": data_hash}}
+    with StagedOutputs(out_dir) as staged:
+        staged.csv("forecasts.csv", fc.weekly_frame().round(4))
+        staged.csv("cumulative.csv", fc.cumulative_frame().round(4))
+        staged.parquet("paths.parquet", paths_frame(fc))
+        if spec_saves(prep):
+            staged.directory("model", lambda d: save_forecaster(run.model, d, data_hash=data_hash))
+        staged.json("forecast_manifest.json", manifest(prep, prep.timings, extra))
+        return staged.commit()
+
+
+def spec_saves(prep: Prepared) -> bool:
+    """A trained model is saved unless it was loaded or reads a file."""
+    spec = prep.scenario.forecast
+    return spec.load is None and spec.model != "file"

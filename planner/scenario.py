@@ -7,6 +7,7 @@ child scenario inherits them. Every error names the file and the key.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,7 +17,7 @@ from planner.config import parse_yaml_mapping, validation_problems
 from planner.errors import Problem, ScenarioError
 
 DEFAULT_QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
-PATH_KEYS = (("data",), ("forecast", "path"))
+PATH_KEYS = (("data",), ("forecast", "path"), ("forecast", "load"))
 
 
 class _Strict(BaseModel):
@@ -77,8 +78,12 @@ class SupplierChange(_Strict):
 class ForecastSpec(_Strict):
     """Which forecaster feeds the plan and what it must deliver."""
 
-    model: Literal["baseline", "file"] = "baseline"
+    model: Literal["baseline", "seasonal_naive", "croston", "lightgbm", "lstm", "ensemble", "file"] = (
+        "ensemble"
+    )
     path: Path | None = None
+    params: dict[str, Any] = Field(default_factory=dict, description="constructor arguments of the model")
+    load: Path | None = Field(None, description="a model folder saved by 'planner forecast' to use unfitted")
     quantiles: tuple[float, ...] = DEFAULT_QUANTILES
     history_weeks: int = Field(52, ge=4, description="recent weeks the baseline draws from")
     n_paths: int = Field(500, ge=1, le=100_000, description="sample paths per SKU")
@@ -101,6 +106,22 @@ class ForecastSpec(_Strict):
             raise ValueError("model 'file' needs 'path' (a CSV with sku, week, mean, q...)")
         if self.model != "file" and self.path is not None:
             raise ValueError(f"'path' is only used with model 'file', not '{self.model}'")
+        from forecast.registry import model_parameters
+
+        allowed = model_parameters(self.model)
+        reserved = {"quantiles", "n_paths", "seed", "path", "max_horizon"}
+        for key in self.params:
+            if key in reserved:
+                raise ValueError(
+                    f"params.{key}: set it as forecast.{key} (max_horizon follows horizon_weeks)"
+                )
+            if key not in allowed:
+                hint = difflib.get_close_matches(key, allowed, n=1)
+                raise ValueError(
+                    f"params.{key} is not a parameter of model '{self.model}'"
+                    + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                    + f"; allowed: {', '.join(a for a in allowed if a not in reserved)}"
+                )
         return self
 
 

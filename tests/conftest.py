@@ -32,9 +32,10 @@ def sample_dataset(tmp_path: Path, sample_source: Path) -> Path:
 
 @pytest.fixture
 def write_scenario(tmp_path: Path) -> Callable[..., Path]:
-    """Write a minimal scenario YAML in ``tmp_path`` (``name: t``, ``data: data``) plus any extra keys."""
+    """Write a scenario YAML in ``tmp_path`` (``name: t``, ``data: data``, baseline forecaster) plus keys."""
 
     def write(data: str = "data", file: str = "scenario.yaml", **keys: Any) -> Path:
+        keys.setdefault("forecast", {"model": "baseline"})
         path = tmp_path / file
         text = yaml.safe_dump({"name": "t", "data": data, **keys}, sort_keys=False)
         path.write_text(text, encoding="utf-8")

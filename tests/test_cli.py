@@ -16,13 +16,21 @@ from planner.errors import InfeasibleError
 from planner.export import PLAN_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
-BASE = REPO / "scenarios" / "base.yaml"
+BASE_YAML = REPO / "scenarios" / "base.yaml"
 
 
 @pytest.fixture(scope="module")
-def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def base_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled base scenario with the quick baseline forecaster (the models have their own tests)."""
+    path = tmp_path_factory.mktemp("base") / "base.yaml"
+    path.write_text(f"extends: {BASE_YAML}\nname: base\nforecast: {{model: baseline}}\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory: pytest.TempPathFactory, base_yaml: Path) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("plan")
-    result = CliRunner().invoke(main, ["plan", str(BASE), "--out", str(out)])
+    result = CliRunner().invoke(main, ["plan", str(base_yaml), "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out, result.output
 
@@ -65,27 +73,27 @@ def test_plan_writes_every_output_with_its_columns(planned: tuple[Path, str]) ->
     assert "order lines" in text and "wrote" in text
 
 
-def test_same_inputs_give_the_same_plan(planned: tuple[Path, str], tmp_path: Path) -> None:
+def test_same_inputs_give_the_same_plan(planned: tuple[Path, str], tmp_path: Path, base_yaml: Path) -> None:
     out, _ = planned
-    assert CliRunner().invoke(main, ["plan", str(BASE), "--out", str(tmp_path)]).exit_code == 0
+    assert CliRunner().invoke(main, ["plan", str(base_yaml), "--out", str(tmp_path)]).exit_code == 0
     for name in ("purchase_plan.csv", "projection.csv", "summary.json"):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
 
 
-def test_validate_and_kpis(tmp_path: Path) -> None:
+def test_validate_and_kpis(tmp_path: Path, base_yaml: Path) -> None:
     runner = CliRunner()
-    ok = runner.invoke(main, ["validate", str(BASE)])
+    ok = runner.invoke(main, ["validate", str(base_yaml)])
     assert ok.exit_code == 0 and "ok: scenario 'base', 240 SKUs" in ok.output
-    k = runner.invoke(main, ["kpis", str(BASE), "--out", str(tmp_path)])
+    k = runner.invoke(main, ["kpis", str(base_yaml), "--out", str(tmp_path)])
     assert k.exit_code == 0, k.output
     table = pd.read_csv(tmp_path / "kpis.csv")
     assert {"eoq", "safety_stock", "reorder_point", "inventory_turnover", "annual_holding_cost"} <= set(table)
     assert len(table) == 240
 
 
-def test_usage_errors_exit_2(tmp_path: Path) -> None:
+def test_usage_errors_exit_2(tmp_path: Path, base_yaml: Path) -> None:
     runner = CliRunner()
-    assert runner.invoke(main, ["plan", str(BASE)]).exit_code == 2  # --out missing
+    assert runner.invoke(main, ["plan", str(base_yaml)]).exit_code == 2  # --out missing
     assert runner.invoke(main, ["plan", str(tmp_path / "nope.yaml"), "--out", "x"]).exit_code == 2
     assert runner.invoke(main, ["frobnicate"]).exit_code == 2
 
@@ -98,7 +106,7 @@ def test_help_has_examples() -> None:
 
 def _copy_sample(tmp_path: Path, capacity: float | None = None) -> Path:
     shutil.copytree(REPO / "planner" / "sample_data", tmp_path / "data")
-    text = "name: t\ndata: data\nhorizon_weeks: 8\nforecast: {n_paths: 50}\n"
+    text = "name: t\ndata: data\nhorizon_weeks: 8\nforecast: {model: baseline, n_paths: 50}\n"
     if capacity is not None:
         text += f"storage_capacity: {capacity}\n"
     path = tmp_path / "s.yaml"
@@ -141,7 +149,7 @@ def test_binding_constraints_are_reported(tmp_path: Path) -> None:
     scenario = tmp_path / "tight.yaml"
     scenario.write_text(
         f"extends: {REPO / 'scenarios' / 'budget_cap.yaml'}\nname: tight\nhorizon_weeks: 8\n"
-        "budget_per_week: 15000\nforecast: {n_paths: 100}\n"
+        "budget_per_week: 15000\nforecast: {model: baseline, n_paths: 100}\n"
     )
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out)])

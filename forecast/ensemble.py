@@ -1,0 +1,218 @@
+"""Ensemble of quantile models: weights and calibration learned on the latest held-out weeks.
+
+``fit(history)`` with ``V = validation_weeks``:
+
+1. every member is trained on the history up to ``V`` weeks before its end;
+2. members forecast those ``V`` weeks; per segment (smooth / intermittent, from
+   :mod:`forecast.segments`) the weight ``w`` of the quantile average
+   ``Q = sum_m w_m Q_m`` (averaging quantile functions, "Vincentisation") is chosen on a
+   grid to minimise the pinball loss in units over the held-out uncensored weeks;
+3. the combined quantiles are recalibrated per segment (:mod:`forecast.calibration`);
+4. members move their origin to the end of the history (``update``: features up to the
+   origin, no retraining; or ``refit=True`` to retrain on everything).
+
+Weights and calibration are thus measured on the very models that forecast, on weeks they
+did not see.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from forecast.calibration import level_map, pit, recalibrate
+from forecast.quantile_model import QuantileForecaster
+from forecast.quantile_paths import history_rho
+from forecast.segments import SEGMENTS, classify
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+WEIGHT_GRID = np.linspace(0.0, 1.0, 21)
+MIN_TRAIN_WEEKS = 26
+
+
+def member_class(name: str) -> type[QuantileForecaster]:
+    """The quantile model class for a member name."""
+    if name == "lightgbm":
+        from forecast.gbm import LightGBMForecaster
+
+        return LightGBMForecaster
+    if name == "lstm":
+        from forecast.lstm import LSTMForecaster
+
+        return LSTMForecaster
+    raise ValueError(f"unknown ensemble member '{name}' (use lightgbm or lstm)")
+
+
+def actual_matrix(history: pd.DataFrame, skus: Sequence[str], weeks: pd.DatetimeIndex) -> np.ndarray:
+    """Units ``[S, W]`` with NaN where censored or missing."""
+    rows = history[history["week"].isin(weeks)]
+    units = rows["units"].where(rows["stockout"] == 0)
+    frame = pd.DataFrame({"sku": rows["sku"], "week": rows["week"], "units": units})
+    wide = frame.pivot_table(index="sku", columns="week", values="units", aggfunc="first", dropna=False)
+    return wide.reindex(index=list(skus), columns=weeks).to_numpy(dtype=float)
+
+
+def pinball_total(y: np.ndarray, q: np.ndarray, levels: np.ndarray) -> float:
+    """Sum of pinball losses of ``q[N, Q]`` at ``levels`` for actuals ``y[N]``."""
+    diff = y[:, None] - q
+    return float(np.sum(np.maximum(levels * diff, (levels - 1.0) * diff)))
+
+
+class EnsembleForecaster(QuantileForecaster):
+    """Weighted quantile average of LightGBM and the LSTM, recalibrated per segment."""
+
+    name = "ensemble"
+
+    def __init__(
+        self,
+        quantiles: Sequence[float] = DEFAULT_LEVELS,
+        max_horizon: int = 26,
+        members: Sequence[str] = ("lightgbm", "lstm"),
+        member_params: dict[str, dict[str, Any]] | None = None,
+        validation_weeks: int = 13,
+        refit: bool = False,
+        n_paths: int = 500,
+        seed: int = 0,
+    ):
+        self.quantiles = tuple(float(q) for q in quantiles)
+        self.max_horizon = max_horizon
+        self.members = tuple(members)
+        self.member_params = dict(member_params or {})
+        self.validation_weeks = validation_weeks
+        self.refit = refit
+        self.n_paths = n_paths
+        self.seed = seed
+        if not 1 <= len(self.members) <= 2:
+            raise ValueError("an ensemble has one or two members")
+
+    def _new_member(self, name: str) -> QuantileForecaster:
+        params = {
+            "quantiles": self.quantiles,
+            "max_horizon": self.max_horizon,
+            "n_paths": self.n_paths,
+            "seed": self.seed,
+            **self.member_params.get(name, {}),
+        }
+        return member_class(name)(**params)
+
+    def fit(
+        self,
+        history: pd.DataFrame,
+        *,
+        attributes: pd.DataFrame | None = None,
+        events: pd.DataFrame | None = None,
+    ) -> Self:
+        context = {"attributes": attributes, "events": events}
+        levels = np.array(self.quantiles)
+        weeks = pd.DatetimeIndex(sorted(history["week"].unique()))
+        n_val = min(self.validation_weeks, self.max_horizon)
+        n_val = n_val if len(weeks) - n_val >= MIN_TRAIN_WEEKS else 0
+        self.weights_ = {seg: self._even() for seg in SEGMENTS}
+        self.level_maps_ = {seg: levels.copy() for seg in SEGMENTS}
+        if n_val == 0:
+            log.warning(
+                "ensemble: under %d weeks of history, no held-out weeks: even weights", MIN_TRAIN_WEEKS
+            )
+            self.models_ = [self._new_member(m).fit(history, **context) for m in self.members]
+        else:
+            origin = weeks[-n_val]
+            train = history[history["week"] < origin]
+            self.models_ = [self._new_member(m).fit(train, **context) for m in self.members]
+            self._learn(train, history, weeks[-n_val:], levels)
+            if self.refit:
+                self.models_ = [self._new_member(m).fit(history, **context) for m in self.members]
+            else:
+                self.models_ = [m.update(history, **context) for m in self.models_]
+        self.segments_ = classify(history)
+        self.last_week_ = weeks[-1]
+        self.rho_ = history_rho(history)
+        self.fitted_ = True
+        return self
+
+    def _even(self) -> np.ndarray:
+        return np.full(len(self.members), 1.0 / len(self.members))
+
+    def _learn(
+        self, train: pd.DataFrame, history: pd.DataFrame, val_weeks: pd.DatetimeIndex, levels: np.ndarray
+    ) -> None:
+        """Weights and level maps per segment from the held-out weeks."""
+        skus = sorted(train["sku"].unique())
+        member_q = [m.predict_quantiles(skus, len(val_weeks)) for m in self.models_]
+        y = actual_matrix(history, skus, val_weeks)
+        segment = classify(train).reindex(skus).to_numpy()
+        rng = np.random.default_rng(self.seed)
+        for seg in SEGMENTS:
+            mask = (segment == seg)[:, None] & ~np.isnan(y)
+            if not mask.any():
+                continue
+            ys = y[mask]
+            qs = [q[mask] for q in member_q]
+            if len(qs) == 2:
+                losses = [pinball_total(ys, w * qs[0] + (1 - w) * qs[1], levels) for w in WEIGHT_GRID]
+                w = float(WEIGHT_GRID[int(np.argmin(losses))])
+                self.weights_[seg] = np.array([w, 1.0 - w])
+            combined = sum(wm * q for wm, q in zip(self.weights_[seg], qs, strict=True))
+            self.level_maps_[seg] = level_map(pit(levels, np.sort(combined, axis=1), ys, rng), levels)
+            log.info(
+                "ensemble %s: %d points, weights %s, levels %s -> %s",
+                seg,
+                len(ys),
+                np.round(self.weights_[seg], 2).tolist(),
+                levels.tolist(),
+                np.round(self.level_maps_[seg], 3).tolist(),
+            )
+
+    def update(
+        self,
+        history: pd.DataFrame,
+        *,
+        attributes: pd.DataFrame | None = None,
+        events: pd.DataFrame | None = None,
+    ) -> Self:
+        self._check_fitted()
+        self.models_ = [m.update(history, attributes=attributes, events=events) for m in self.models_]
+        self.segments_ = classify(history)
+        self.last_week_ = pd.Timestamp(history["week"].max())
+        self.rho_ = history_rho(history)
+        return self
+
+    def predict_quantiles(self, skus: Sequence[str], horizon: int) -> np.ndarray:
+        self._check_fitted()
+        levels = np.array(self.quantiles)
+        member_q = [m.predict_quantiles(skus, horizon) for m in self.models_]
+        segment = self.segments_.reindex(list(skus)).fillna("intermittent").to_numpy()
+        out = np.zeros((len(skus), horizon, len(levels)))
+        for seg in SEGMENTS:
+            rows = segment == seg
+            if not rows.any():
+                continue
+            combined = sum(w * q[rows] for w, q in zip(self.weights_[seg], member_q, strict=True))
+            out[rows] = recalibrate(levels, np.sort(combined, axis=2), self.level_maps_[seg])
+        return np.sort(np.maximum(out, 0.0), axis=2)
+
+    def save_state(self, directory: Any) -> None:
+        """Members save into sub-folders ``member_<k>``; the ensemble's own state beside them."""
+        models = self.models_
+        for k, model in enumerate(models):
+            sub = directory / f"member_{k}"
+            sub.mkdir(parents=True, exist_ok=True)
+            model.save_state(sub)
+        del self.models_
+        try:
+            super().save_state(directory)
+        finally:
+            self.models_ = models
+
+    def load_state(self, directory: Any) -> Self:
+        super().load_state(directory)
+        self.models_ = [
+            self._new_member(name).load_state(directory / f"member_{k}")
+            for k, name in enumerate(self.members)
+        ]
+        return self
