@@ -114,7 +114,9 @@ def origin_features(panel: Panel) -> dict[str, np.ndarray]:
     - ``log_scale``: log of the level (units/week); ``trend``: mean_13 / mean_52;
     - intermittency: ``zero_share`` and ``adi`` (weeks per non-zero week) over 52 weeks,
       ``since_sale`` (weeks since the last non-zero week), ``age`` (weeks listed);
-    - price: ``rel_price`` (price / its 52-week median), ``promo`` at ``t``, ``promo_13`` share.
+    - price: ``rel_price`` (price / its 52-week median), ``promo`` at ``t``, ``promo_13`` share;
+    - ``profile_group`` / ``profile_all``: the category's / all SKUs' mean scaled demand over weeks
+      ``t-2..t`` (used by :func:`design` for seasonal ratios, not as row features themselves).
     """
     units = pd.DataFrame(panel.units.T)  # [T, S]
     mean52 = _rolling(units, 52, "mean")
@@ -144,7 +146,23 @@ def origin_features(panel: Panel) -> dict[str, np.ndarray]:
         feats["rel_price"] = panel.price / median_price
     feats["promo"] = panel.promo
     feats["promo_13"] = _rolling(pd.DataFrame(panel.promo.T), 13, "mean")
+    relative = panel.units / scale
+    feats["profile_group"] = _group_profile(relative, panel.category)
+    feats["profile_all"] = _group_profile(relative, np.zeros_like(panel.category))
     return feats
+
+
+def _group_profile(relative: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """``[S, T]``: for each SKU's group, the mean over the group's SKUs of ``units / scale``
+    in weeks ``t-2..t`` (trailing, so column ``t`` uses nothing after week ``t``)."""
+    out = np.full_like(relative, np.nan)
+    for g in np.unique(group):
+        rows = group == g
+        count = np.sum(~np.isnan(relative[rows]), axis=0)
+        total = np.nansum(relative[rows], axis=0)
+        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        out[rows] = pd.Series(mean).rolling(3, min_periods=1).mean().to_numpy()[None, :]
+    return out
 
 
 def _weeks_since(flag: np.ndarray) -> np.ndarray:
@@ -163,9 +181,14 @@ def design(
     Origin features are gathered at ``[s, t]``; target-week features: ``horizon``,
     ``woy``/``month`` of week ``t + h``, ``event`` (an event in week ``t + h``),
     ``event_next`` (in week ``t + h + 1``), ``last_year`` (units in week ``t + h - 52``,
-    or NaN if that is after ``t``) and ``last_year_3`` (mean of weeks ``t+h-53..t+h-51``), / scale.
+    or NaN if that is after ``t``) and ``last_year_3`` (mean of weeks ``t+h-53..t+h-51``), / scale;
+    ``group_season`` / ``all_season``: how the category's / all SKUs' demand profile changed from
+    the origin's week last year to the target week last year (a pooled seasonal index), and
+    ``group_now`` / ``all_now``: the profile at the origin.
     """
-    cols = {name: arr[s, t] for name, arr in feats.items() if name != "scale"}
+    cols = {
+        name: arr[s, t] for name, arr in feats.items() if name != "scale" and not name.startswith("profile_")
+    }
     target = panel.weeks[t] + pd.to_timedelta(7 * h, unit="D")
     cols["horizon"] = h.astype(float)
     cols["woy"] = target.isocalendar().week.to_numpy(dtype=float)
@@ -179,6 +202,11 @@ def design(
     count = np.sum(~np.isnan(three), axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         cols["last_year_3"] = np.where(count > 0, np.nansum(three, axis=0) / count, np.nan) / scale
+    for name in ("group", "all"):
+        profile = feats[f"profile_{name}"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols[f"{name}_season"] = _take(profile, s, ly + 1, t) / _take(profile, s, t - 51, t)
+        cols[f"{name}_now"] = profile[s, t]
     cols["category"] = panel.category[s].astype(float)
     cols["supplier"] = panel.supplier[s].astype(float)
     return pd.DataFrame(cols)

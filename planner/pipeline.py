@@ -86,11 +86,11 @@ class PlanRun:
     timings: dict[str, float]
 
 
-def _noop(_: str) -> None:
+def quiet(_: str) -> None:
     return None
 
 
-def prepare(scenario_path: Path | str, step: Step = _noop, model_dir: Path | None = None) -> Prepared:
+def prepare(scenario_path: Path | str, step: Step = quiet, model_dir: Path | None = None) -> Prepared:
     """Load the scenario and its dataset, check references and apply item/supplier what-ifs.
 
     ``model_dir`` (a folder saved by ``planner forecast``) replaces the scenario's ``forecast.load``.
@@ -151,7 +151,7 @@ def _plan_start(scenario: Scenario, dataset: Dataset, source: Path) -> pd.Timest
     return start
 
 
-def fit_forecaster(prep: Prepared, step: Step = _noop) -> Forecaster:
+def fit_forecaster(prep: Prepared, step: Step = quiet) -> Forecaster:
     """The scenario's forecaster, trained on the history before the plan start (or loaded)."""
     spec = prep.scenario.forecast
     lead = forecast_gap(prep)
@@ -197,7 +197,7 @@ def load_saved_model(folder: Path, history: pd.DataFrame) -> Forecaster:
 
 
 def make_forecast(
-    prep: Prepared, step: Step = _noop, model: Forecaster | None = None, whatifs: bool = True
+    prep: Prepared, step: Step = quiet, model: Forecaster | None = None, whatifs: bool = True
 ) -> Forecast:
     """Forecast the planning weeks (fitting the scenario's forecaster unless ``model`` is given).
 
@@ -249,7 +249,7 @@ def planning_data(prep: Prepared, forecast: Forecast) -> PlanningData:
 def run_plan(
     scenario_path: Path | str,
     policy: str | None = None,
-    step: Step = _noop,
+    step: Step = quiet,
     model_dir: Path | None = None,
 ) -> PlanRun:
     """Prepare, forecast, plan, evaluate and verify; nothing is written."""
@@ -327,7 +327,7 @@ def write_plan(run: PlanRun, out_dir: Path) -> list[Path]:
 
 
 def run_kpis(
-    scenario_path: Path | str, step: Step = _noop, model_dir: Path | None = None
+    scenario_path: Path | str, step: Step = quiet, model_dir: Path | None = None
 ) -> tuple[Prepared, pd.DataFrame]:
     """KPIs per SKU on the scenario's forecast."""
     prep = prepare(scenario_path, step, model_dir)
@@ -352,7 +352,7 @@ class ForecastRun:
     forecast: Forecast
 
 
-def run_forecast(scenario_path: Path | str, step: Step = _noop) -> ForecastRun:
+def run_forecast(scenario_path: Path | str, step: Step = quiet) -> ForecastRun:
     """Fit the scenario's forecaster on history before the plan start and forecast the horizon."""
     prep = prepare(scenario_path, step)
     t0 = time.perf_counter()
