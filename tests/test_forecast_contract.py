@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 
 from forecast.base import Forecast, Forecaster
-from forecast.baselines import EmpiricalQuantileForecaster, seasonal_index
+from forecast.baselines import (
+    CrostonForecaster,
+    EmpiricalQuantileForecaster,
+    SeasonalNaiveForecaster,
+    seasonal_index,
+)
 from forecast.file_source import FileForecaster
 from planner.errors import DataError
 
@@ -53,6 +58,9 @@ def forecast_file(tmp_path: Path) -> Path:
 FACTORIES: dict[str, Callable[[Path], Forecaster]] = {
     "baseline": lambda tmp: EmpiricalQuantileForecaster(window=52, n_paths=300, seed=1),
     "file": lambda tmp: FileForecaster(forecast_file(tmp), n_paths=300, seed=1),
+    "seasonal_naive": lambda tmp: SeasonalNaiveForecaster(season=52, n_paths=300, seed=1),
+    "croston_sba": lambda tmp: CrostonForecaster(method="sba", alpha=0.1, n_paths=300, seed=1),
+    "croston_tsb": lambda tmp: CrostonForecaster(method="tsb", alpha=0.1, n_paths=300, seed=1),
 }
 
 
