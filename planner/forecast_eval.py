@@ -86,7 +86,7 @@ def write_backtest(prep: Prepared, result: BacktestResult, out_dir: Path) -> lis
     """Publish backtest_metrics.csv, backtest_timings.csv, backtest_points.parquet and a manifest."""
     with StagedOutputs(out_dir) as staged:
         staged.csv("backtest_metrics.csv", result.metrics.round(6))
-        staged.csv("backtest_timings.csv", result.timings.round(4))
+        staged.csv("backtest_timings.csv", result.timings.round({"fit_s": 4, "predict_s": 4}))
         staged.parquet("backtest_points.parquet", result.points)
         staged.json("backtest_manifest.json", manifest(prep, prep.timings))
         return staged.commit()
