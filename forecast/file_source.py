@@ -3,13 +3,15 @@
 Format: ``sku, week, mean`` and optional weekly quantile columns ``q0.05, q0.5, ...``
 (the format ``planner forecast`` writes). With the mean only, demand is
 deterministic. With quantiles, weeks are assumed **independent**: each week is
-sampled from its piecewise-linear quantile function (tails extrapolated linearly
-from the outermost segment, floored at 0), and cumulative quantiles come from
-those sample paths.
+sampled from its piecewise-linear quantile function (see
+:mod:`forecast.quantile_paths`: linear below the lowest level, floored at 0, and an
+exponential tail above the highest), and cumulative quantiles come from those
+sample paths. The mean is the file's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.base import Forecast, Forecaster
-from forecast.baselines import sku_rng
+from forecast.quantile_paths import forecast_from_quantiles
 from planner.data import parse_dates
 from planner.errors import DataError, Problem
 
@@ -77,32 +79,18 @@ class FileForecaster(Forecaster):
         given = np.stack(
             [rows[f"q{lv:g}"].to_numpy(dtype=float).reshape(s, h) for lv in self.file_levels_], axis=2
         )
-        knots, values = _extended_quantile_function(np.array(self.file_levels_), given)
-        quantiles = _interp_last_axis(np.asarray(levels, dtype=float), knots, values)
-        paths = np.empty((s, self.n_paths, h), dtype=np.float32)
-        for i, sku in enumerate(skus):
-            u = sku_rng(self.seed, sku).random((self.n_paths, h))
-            for t in range(h):
-                paths[i, :, t] = np.interp(u[:, t], knots, values[i, t])
-        return Forecast.from_paths(skus, weeks, levels, paths, self.name, mean=mean, quantiles=quantiles)
-
-
-def _extended_quantile_function(levels: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Knots at 0, levels, 1 with values extrapolated linearly from the outer segments, floored at 0."""
-    if len(levels) == 1:
-        return np.array([0.0, 1.0]), np.repeat(q, 2, axis=2)
-    lo_slope = (q[..., 1] - q[..., 0]) / (levels[1] - levels[0])
-    hi_slope = (q[..., -1] - q[..., -2]) / (levels[-1] - levels[-2])
-    q0 = np.maximum(0.0, q[..., 0] - lo_slope * levels[0])
-    q1 = q[..., -1] + hi_slope * (1.0 - levels[-1])
-    knots = np.concatenate([[0.0], levels, [1.0]])
-    return knots, np.concatenate([q0[..., None], q, q1[..., None]], axis=-1)
-
-
-def _interp_last_axis(x: np.ndarray, knots: np.ndarray, values: np.ndarray) -> np.ndarray:
-    flat = values.reshape(-1, values.shape[-1])
-    out = np.stack([np.interp(x, knots, row) for row in flat])
-    return out.reshape(*values.shape[:-1], len(x))
+        forecast = forecast_from_quantiles(
+            skus,
+            weeks,
+            self.file_levels_,
+            given,
+            levels,
+            n_paths=self.n_paths,
+            rho=0.0,
+            seed=self.seed,
+            model=self.name,
+        )
+        return dataclasses.replace(forecast, mean=mean)
 
 
 def read_forecast_file(path: Path) -> tuple[pd.DataFrame, list[float]]:
