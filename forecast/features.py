@@ -44,6 +44,11 @@ class Panel:
     def last_week(self) -> pd.Timestamp:
         return self.weeks[-1]
 
+    @property
+    def stockout(self) -> np.ndarray:
+        """``[S, T]`` bool: listed but censored (a stockout week)."""
+        return self.listed & np.isnan(self.units)
+
 
 def make_panel(
     history: pd.DataFrame,

@@ -17,18 +17,22 @@ from forecast.base import Forecast, Forecaster
 from forecast.quantile_paths import forecast_from_quantiles
 
 
-def check_weeks(last_week: pd.Timestamp, weeks: pd.DatetimeIndex, max_horizon: int, model: str) -> None:
-    """Forecast weeks must be consecutive Mondays right after the history, within the trained horizon."""
-    expected = pd.date_range(last_week + pd.Timedelta(days=7), periods=len(weeks), freq="7D")
-    if not pd.DatetimeIndex(weeks).equals(expected):
+def horizon_offset(last_week: pd.Timestamp, weeks: pd.DatetimeIndex, max_horizon: int, model: str) -> int:
+    """Weeks between the history and ``weeks`` (consecutive Mondays, ending within the trained horizon)."""
+    weeks = pd.DatetimeIndex(weeks)
+    offset = (weeks[0] - last_week).days // 7 - 1
+    expected = pd.date_range(weeks[0], periods=len(weeks), freq="7D")
+    if offset < 0 or (weeks[0] - last_week).days % 7 or not weeks.equals(expected):
         raise ValueError(
-            f"{model} forecasts the weeks right after its history (from {expected[0].date()}); "
-            f"got {pd.DatetimeIndex(weeks)[0].date()} onwards"
+            f"{model} forecasts consecutive Mondays after its history (which ends {last_week.date()}); "
+            f"got {', '.join(str(w.date()) for w in weeks[:3])}..."
         )
-    if len(weeks) > max_horizon:
+    if offset + len(weeks) > max_horizon:
         raise ValueError(
-            f"{model} was trained for {max_horizon} weeks ahead; {len(weeks)} asked (raise max_horizon)"
+            f"{model} was trained for {max_horizon} weeks ahead; {offset + len(weeks)} asked "
+            "(fit it with a larger max_horizon)"
         )
+    return offset
 
 
 class QuantileForecaster(Forecaster):
@@ -59,8 +63,8 @@ class QuantileForecaster(Forecaster):
     def predict(self, skus: Sequence[str], weeks: pd.DatetimeIndex, levels: Sequence[float]) -> Forecast:
         self._check_fitted()
         weeks = pd.DatetimeIndex(weeks)
-        check_weeks(self.last_week_, weeks, self.max_horizon, self.name)
-        q = self.predict_quantiles(skus, len(weeks))
+        offset = horizon_offset(self.last_week_, weeks, self.max_horizon, self.name)
+        q = self.predict_quantiles(skus, offset + len(weeks))[:, offset:]
         return forecast_from_quantiles(
             skus,
             weeks,

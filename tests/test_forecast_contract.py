@@ -16,7 +16,11 @@ from forecast.baselines import (
     SeasonalNaiveForecaster,
     seasonal_index,
 )
+from forecast.ensemble import EnsembleForecaster
 from forecast.file_source import FileForecaster
+from forecast.gbm import LightGBMForecaster
+from forecast.lstm import LSTMForecaster
+from forecast.persist import load_forecaster, save_forecaster
 from planner.errors import DataError
 
 LEVELS = [0.05, 0.1, 0.5, 0.9, 0.95]
@@ -55,12 +59,24 @@ def forecast_file(tmp_path: Path) -> Path:
     return path
 
 
+TINY_LGB = {"num_rounds": 15, "max_rows": 3000, "min_data_in_leaf": 20}
+TINY_LSTM = {"window": 16, "epochs": 1, "units": (8, 4), "dense": 4, "stride": 4}
+
 FACTORIES: dict[str, Callable[[Path], Forecaster]] = {
     "baseline": lambda tmp: EmpiricalQuantileForecaster(window=52, n_paths=300, seed=1),
     "file": lambda tmp: FileForecaster(forecast_file(tmp), n_paths=300, seed=1),
     "seasonal_naive": lambda tmp: SeasonalNaiveForecaster(season=52, n_paths=300, seed=1),
     "croston_sba": lambda tmp: CrostonForecaster(method="sba", alpha=0.1, n_paths=300, seed=1),
     "croston_tsb": lambda tmp: CrostonForecaster(method="tsb", alpha=0.1, n_paths=300, seed=1),
+    "lightgbm": lambda tmp: LightGBMForecaster(max_horizon=10, n_paths=300, seed=1, **TINY_LGB),
+    "lstm": lambda tmp: LSTMForecaster(max_horizon=10, n_paths=300, seed=1, **TINY_LSTM),
+    "ensemble": lambda tmp: EnsembleForecaster(
+        max_horizon=10,
+        validation_weeks=8,
+        member_params={"lightgbm": TINY_LGB, "lstm": TINY_LSTM},
+        n_paths=300,
+        seed=1,
+    ),
 }
 
 
@@ -104,6 +120,19 @@ def test_same_seed_same_output(fitted: tuple[Callable[[], Forecaster], Forecast]
     again = make().predict(SKUS, WEEKS, LEVELS)
     np.testing.assert_array_equal(fc.paths, again.paths)
     np.testing.assert_array_equal(fc.cum_quantiles, again.cum_quantiles)
+
+
+def test_save_and_load_give_identical_output(
+    fitted: tuple[Callable[[], Forecaster], Forecast], tmp_path: Path
+) -> None:
+    make, fc = fitted
+    model = make()
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    save_forecaster(model, folder, data_hash="x")
+    again = load_forecaster(folder).predict(SKUS, WEEKS, LEVELS)
+    np.testing.assert_array_equal(fc.quantiles, again.quantiles)
+    np.testing.assert_array_equal(fc.paths, again.paths)
 
 
 def test_predict_before_fit_is_an_error(tmp_path: Path) -> None:

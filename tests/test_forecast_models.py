@@ -94,12 +94,16 @@ def test_evaluate_quantiles_interpolates_and_extends_the_tail() -> None:
 def test_copula_paths_reproduce_weekly_quantiles_and_correlate_weeks() -> None:
     q = np.tile(np.array([2.0, 5.0, 9.0]), (2, 4, 1))
     weeks = pd.date_range("2026-01-05", periods=4, freq="7D")
-    fc = forecast_from_quantiles(["a", "b"], weeks, LEVELS, q, LEVELS, n_paths=20000, rho=0.6, seed=1, model="x")
+    fc = forecast_from_quantiles(
+        ["a", "b"], weeks, LEVELS, q, LEVELS, n_paths=20000, rho=0.6, seed=1, model="x"
+    )
     emp = np.quantile(fc.paths[0], LEVELS, axis=0).T
     np.testing.assert_allclose(emp, q[0], atol=0.15)
     corr = np.corrcoef(fc.paths[0, :, 0], fc.paths[0, :, 3])[0, 1]
     assert 0.45 < corr < 0.7
-    indep = forecast_from_quantiles(["a"], weeks, LEVELS, q[:1], LEVELS, n_paths=20000, rho=0.0, seed=1, model="x")
+    indep = forecast_from_quantiles(
+        ["a"], weeks, LEVELS, q[:1], LEVELS, n_paths=20000, rho=0.0, seed=1, model="x"
+    )
     assert abs(np.corrcoef(indep.paths[0, :, 0], indep.paths[0, :, 3])[0, 1]) < 0.03
     # cumulative spread grows with correlation
     assert fc.cum_quantiles[0, -1, 2] - fc.cum_quantiles[0, -1, 0] > (
@@ -142,14 +146,16 @@ def test_randomised_pit_spreads_ties_at_zero() -> None:
     levels = np.array([0.1, 0.5, 0.9])
     q = np.tile([0.0, 0.0, 3.0], (5000, 1))  # half the mass at zero
     u = pit(levels, q, np.zeros(5000), rng)
-    assert 0.0 <= u.min() and u.max() <= 0.52
+    assert u.min() >= 0.0 and u.max() <= 0.52
     assert abs(u.mean() - 0.25) < 0.02
 
 
 @pytest.fixture(scope="module")
 def gbm_fit() -> tuple[LightGBMForecaster, pd.DataFrame]:
     hist = nb_history()
-    model = LightGBMForecaster(quantiles=LEVELS, max_horizon=8, **TINY_GBM).fit(hist, attributes=attributes(hist))
+    model = LightGBMForecaster(quantiles=LEVELS, max_horizon=8, **TINY_GBM).fit(
+        hist, attributes=attributes(hist)
+    )
     return model, hist
 
 
@@ -161,13 +167,17 @@ def test_lightgbm_quantiles_are_ordered_and_scale_with_demand(gbm_fit: tuple) ->
     assert (np.diff(q, axis=2) >= 0).all()
     assert q[-1, :, 1].mean() > 5 * q[0, :, 1].mean()  # the fastest SKU sells ~30x the slowest
     with pytest.raises(ValueError, match="trained for 8 weeks"):
-        model.predict(skus, pd.date_range(hist["week"].max() + pd.Timedelta(days=7), periods=9, freq="7D"), [0.5])
+        model.predict(
+            skus, pd.date_range(hist["week"].max() + pd.Timedelta(days=7), periods=9, freq="7D"), [0.5]
+        )
 
 
 def test_lightgbm_update_moves_the_origin_without_retraining(gbm_fit: tuple) -> None:
     model, hist = gbm_fit
     early = hist[hist["week"] < hist["week"].max() - pd.Timedelta(weeks=10)]
-    small = LightGBMForecaster(quantiles=LEVELS, max_horizon=8, **TINY_GBM).fit(early, attributes=attributes(hist))
+    small = LightGBMForecaster(quantiles=LEVELS, max_horizon=8, **TINY_GBM).fit(
+        early, attributes=attributes(hist)
+    )
     boosters = [b.model_to_string() for b in small.boosters_]
     small.update(hist, attributes=attributes(hist))
     assert small.last_week_ == hist["week"].max()
