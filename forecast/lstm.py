@@ -30,6 +30,7 @@ TensorFlow is imported inside methods only: importing this module stays cheap.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -45,6 +46,9 @@ from forecast.quantile_paths import history_rho
 from forecast.segments import ADI_CUTOFF
 
 log = logging.getLogger(__name__)
+# TensorFlow's C++ start-up chatter (oneDNN, CPU features) would drown the CLI's messages;
+# set TF_CPP_MIN_LOG_LEVEL yourself to see it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 DEFAULT_LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 MIN_SCALE = 0.1  # units/week; SKUs selling less are scaled as if they sold this
