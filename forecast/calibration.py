@@ -12,6 +12,7 @@ never cross (Kuleshov, Fenner & Ermon 2018).
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtri
 
 from forecast.quantile_paths import evaluate_quantiles
 
@@ -43,3 +44,25 @@ def level_map(pits: np.ndarray, levels: np.ndarray) -> np.ndarray:
 def recalibrate(levels: np.ndarray, q: np.ndarray, mapped: np.ndarray) -> np.ndarray:
     """Quantiles ``q[S, H, Q]`` at ``levels`` re-read at the mapped levels: ``Q(g(l))``."""
     return evaluate_quantiles(levels, q, np.asarray(mapped, dtype=float))
+
+
+def horizon_correlation(u: np.ndarray, min_weeks: int = 4) -> float:
+    """Equicorrelation of forecast errors across the weeks of one origin, from PITs ``u[S, H]`` (NaN = none).
+
+    With ``z = Phi^-1(u)`` standardised over all points, a SKU's weeks follow
+    ``z_h = sqrt(rho) c + sqrt(1 - rho) e_h``, so the mean of its ``n`` values has
+    ``E[mean^2] = rho + (1 - rho) / n``; ``rho`` is solved from the average over SKUs
+    with at least ``min_weeks`` points and clipped to [0, 0.95].
+    """
+    z = ndtri(np.clip(u, 1e-4, 1 - 1e-4))
+    ok = ~np.isnan(z)
+    if ok.sum() < 2:
+        return 0.0
+    z = (z - np.nanmean(z)) / max(float(np.nanstd(z)), 1e-9)
+    n = ok.sum(axis=1)
+    rows = n >= min_weeks
+    if not rows.any():
+        return 0.0
+    mean_sq = (np.nansum(z[rows], axis=1) / n[rows]) ** 2
+    est = (mean_sq - 1.0 / n[rows]) / (1.0 - 1.0 / n[rows])
+    return float(np.clip(est.mean(), 0.0, 0.95))

@@ -7,7 +7,9 @@
    :mod:`forecast.segments`) the weight ``w`` of the quantile average
    ``Q = sum_m w_m Q_m`` (averaging quantile functions, "Vincentisation") is chosen on a
    grid to minimise the pinball loss in units over the held-out uncensored weeks;
-3. the combined quantiles are recalibrated per segment (:mod:`forecast.calibration`);
+3. the combined quantiles are recalibrated per segment (:mod:`forecast.calibration`), and the
+   correlation of forecast errors across the weeks of one origin (the copula's ``rho``, which
+   sets the spread of cumulative demand) is estimated from the held-out weeks' PITs;
 4. members move their origin to the end of the history (``update``: features up to the
    origin, no retraining; or ``refit=True`` to retrain on everything).
 
@@ -24,7 +26,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
-from forecast.calibration import level_map, pit, recalibrate
+from forecast.calibration import horizon_correlation, level_map, pit, recalibrate
 from forecast.quantile_model import QuantileForecaster
 from forecast.quantile_paths import history_rho
 from forecast.segments import SEGMENTS, classify
@@ -129,9 +131,10 @@ class EnsembleForecaster(QuantileForecaster):
                 self.models_ = [self._new_member(m).fit(history, **context) for m in self.members]
             else:
                 self.models_ = [m.update(history, **context) for m in self.models_]
+        if n_val == 0:
+            self.rho_ = history_rho(history)
         self.segments_ = classify(history)
         self.last_week_ = weeks[-1]
-        self.rho_ = history_rho(history)
         self.fitted_ = True
         return self
 
@@ -147,6 +150,7 @@ class EnsembleForecaster(QuantileForecaster):
         y = actual_matrix(history, skus, val_weeks)
         segment = classify(train).reindex(skus).to_numpy()
         rng = np.random.default_rng(self.seed)
+        pits = np.full(y.shape, np.nan)
         for seg in SEGMENTS:
             mask = (segment == seg)[:, None] & ~np.isnan(y)
             if not mask.any():
@@ -159,6 +163,8 @@ class EnsembleForecaster(QuantileForecaster):
                 self.weights_[seg] = np.array([w, 1.0 - w])
             combined = sum(wm * q for wm, q in zip(self.weights_[seg], qs, strict=True))
             self.level_maps_[seg] = level_map(pit(levels, np.sort(combined, axis=1), ys, rng), levels)
+            calibrated = recalibrate(levels, np.sort(combined, axis=1)[:, None, :], self.level_maps_[seg])
+            pits[mask] = pit(levels, calibrated[:, 0, :], ys, rng)
             log.info(
                 "ensemble %s: %d points, weights %s, levels %s -> %s",
                 seg,
@@ -167,6 +173,8 @@ class EnsembleForecaster(QuantileForecaster):
                 levels.tolist(),
                 np.round(self.level_maps_[seg], 3).tolist(),
             )
+        self.rho_ = horizon_correlation(pits)
+        log.info("ensemble: error correlation across weeks %.3f", self.rho_)
 
     def update(
         self,
@@ -179,7 +187,6 @@ class EnsembleForecaster(QuantileForecaster):
         self.models_ = [m.update(history, attributes=attributes, events=events) for m in self.models_]
         self.segments_ = classify(history)
         self.last_week_ = pd.Timestamp(history["week"].max())
-        self.rho_ = history_rho(history)
         return self
 
     def predict_quantiles(self, skus: Sequence[str], horizon: int) -> np.ndarray:

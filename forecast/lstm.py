@@ -29,11 +29,13 @@ TensorFlow is imported inside methods only: importing this module stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -46,8 +48,7 @@ from forecast.quantile_paths import history_rho
 from forecast.segments import ADI_CUTOFF
 
 log = logging.getLogger(__name__)
-# TensorFlow's C++ start-up chatter (oneDNN, CPU features) would drown the CLI's messages;
-# set TF_CPP_MIN_LOG_LEVEL yourself to see it.
+# TensorFlow's C++ log lines would drown the CLI's messages; set TF_CPP_MIN_LOG_LEVEL to see them.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 DEFAULT_LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
@@ -244,7 +245,26 @@ def make_loss(levels: Sequence[float]) -> Any:
     return loss
 
 
+@contextlib.contextmanager
+def _silenced_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null (TensorFlow's C++ start-up lines bypass Python logging)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _seed_everything(seed: int) -> None:
+    """Import TensorFlow (quietly, the first time), seed it and make its ops deterministic."""
+    if "tensorflow" not in sys.modules:
+        with _silenced_stderr():
+            import tensorflow  # noqa: F401
     import keras
     import tensorflow as tf
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import ndtr
 
-from forecast.calibration import level_map, pit, recalibrate
+from forecast.calibration import horizon_correlation, level_map, pit, recalibrate
 from forecast.ensemble import EnsembleForecaster
 from forecast.features import design, make_panel, origin_features
 from forecast.gbm import LightGBMForecaster
@@ -139,6 +140,15 @@ def test_recalibration_fixes_an_overconfident_forecast() -> None:
     new_q = recalibrate(levels, q[:, None, :], mapped)[:, 0, :]
     cover = np.mean((y2 >= new_q[:, 1]) & (y2 <= new_q[:, 3]))
     assert 0.75 < cover < 0.85
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.3, 0.7])
+def test_horizon_correlation_recovers_the_copula_correlation(rho: float) -> None:
+    rng = np.random.default_rng(1)
+    z = np.sqrt(rho) * rng.standard_normal((3000, 1)) + np.sqrt(1 - rho) * rng.standard_normal((3000, 13))
+    u = ndtr(z)
+    u[:, 10:] = np.nan  # some weeks censored
+    assert horizon_correlation(u) == pytest.approx(rho, abs=0.05)
 
 
 def test_randomised_pit_spreads_ties_at_zero() -> None:
