@@ -343,18 +343,19 @@ class LSTMForecaster(QuantileForecaster):
         y[..., 1] *= (w / w.mean()).astype(np.float32)[:, None]  # mask -> mask * sample weight
         self.n_context_ = ctx.shape[1]
 
+        _seed_everything(self.seed)
         import keras
 
-        _seed_everything(self.seed)
         self._net = self._build()
         self._net.compile(
             optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
             loss=make_loss(self.quantiles),
         )
         start = time.perf_counter()
-        fit_log = self._net.fit(
-            [seq, ctx], y, batch_size=self.batch_size, epochs=self.epochs, shuffle=True, verbose=0
-        )
+        with _silenced_stderr():  # tf.data prints C++ graph warnings that are not ours to act on
+            fit_log = self._net.fit(
+                [seq, ctx], y, batch_size=self.batch_size, epochs=self.epochs, shuffle=True, verbose=0
+            )
         seconds = time.perf_counter() - start
         self.train_loss_ = [float(v) for v in fit_log.history["loss"]]
         log.info(
