@@ -27,13 +27,12 @@ import numpy as np
 import pandas as pd
 
 from forecast.calibration import horizon_correlation, level_map, pit, recalibrate
-from forecast.quantile_model import QuantileForecaster
+from forecast.quantile_model import DEFAULT_LEVELS, QuantileForecaster
 from forecast.quantile_paths import history_rho
 from forecast.segments import SEGMENTS, classify
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 WEIGHT_GRID = np.linspace(0.0, 1.0, 21)
 MIN_TRAIN_WEEKS = 26
 

@@ -19,12 +19,11 @@ import numpy as np
 import pandas as pd
 
 from forecast.features import Panel, design, make_panel, origin_features, target
-from forecast.quantile_model import QuantileForecaster
+from forecast.quantile_model import DEFAULT_LEVELS, QuantileForecaster
 from forecast.quantile_paths import history_rho
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 MIN_AGE = 4  # weeks of history an origin needs to be used in training
 
 

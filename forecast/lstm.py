@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.features import Panel, make_panel
-from forecast.quantile_model import QuantileForecaster
+from forecast.quantile_model import DEFAULT_LEVELS, QuantileForecaster
 from forecast.quantile_paths import history_rho
 from forecast.segments import ADI_CUTOFF
 
@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 # TensorFlow's C++ log lines would drown the CLI's messages; set TF_CPP_MIN_LOG_LEVEL to see them.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-DEFAULT_LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 MIN_SCALE = 0.1  # units/week; SKUs selling less are scaled as if they sold this
 MIN_AGE = 4  # weeks a SKU must be listed before an origin is used in training
 # Training windows are weighted by scale ** WEIGHT_POWER (mean 1): 0 treats every SKU alike in scaled

@@ -16,6 +16,9 @@ import pandas as pd
 from forecast.base import Forecast, Forecaster
 from forecast.quantile_paths import forecast_from_quantiles
 
+DEFAULT_LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+"""Quantile levels the models are trained on unless told otherwise (``forecast.quantiles``)."""
+
 
 def horizon_offset(last_week: pd.Timestamp, weeks: pd.DatetimeIndex, max_horizon: int, model: str) -> int:
     """Weeks between the history and ``weeks`` (consecutive Mondays, ending within the trained horizon)."""

@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from forecast.quantile_model import DEFAULT_LEVELS
 from planner.config import parse_yaml_mapping, validation_problems
 from planner.errors import Problem, ScenarioError
 
-DEFAULT_QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 PATH_KEYS = (("data",), ("forecast", "path"), ("forecast", "load"))
 
 
@@ -84,7 +84,7 @@ class ForecastSpec(_Strict):
     path: Path | None = None
     params: dict[str, Any] = Field(default_factory=dict, description="constructor arguments of the model")
     load: Path | None = Field(None, description="a model folder saved by 'planner forecast' to use unfitted")
-    quantiles: tuple[float, ...] = DEFAULT_QUANTILES
+    quantiles: tuple[float, ...] = DEFAULT_LEVELS
     history_weeks: int = Field(52, ge=4, description="recent weeks the baseline draws from")
     n_paths: int = Field(500, ge=1, le=100_000, description="sample paths per SKU")
     seed: int = 0
