@@ -107,21 +107,6 @@ class Forecast:
             quantiles=self.quantiles * factors[:, :, None],
         )
 
-    def last_weeks(self, n: int) -> Forecast:
-        """The forecast for its last ``n`` weeks; cumulative quantiles restart at the first of them."""
-        if n == self.horizon:
-            return self
-        cut = slice(self.horizon - n, self.horizon)
-        return Forecast.from_paths(
-            self.skus,
-            self.weeks[cut],
-            self.levels,
-            self.paths[:, :, cut],
-            self.model,
-            mean=self.mean[:, cut],
-            quantiles=self.quantiles[:, cut],
-        )
-
     def weekly_frame(self) -> pd.DataFrame:
         """One row per SKU and week: ``sku, week, horizon, mean, q...`` (the forecast-file format)."""
         s, h = len(self.skus), self.horizon

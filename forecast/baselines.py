@@ -89,9 +89,7 @@ class EmpiricalQuantileForecaster(Forecaster):
     ) -> Self:
         self.pools_: dict[str, np.ndarray] = {}
         self.indices_: dict[str, dict[int, float]] = {}
-        history = history.sort_values(["sku", "week"], kind="stable")
-        skus, starts = np.unique(history["sku"].to_numpy(), return_index=True)
-        bounds = np.append(starts, len(history))
+        history, skus, bounds = _sku_blocks(history)
         all_units = history["units"].to_numpy(dtype=float)
         all_woy = history["week"].dt.isocalendar().week.to_numpy(dtype=int)
         all_ok = history["stockout"].to_numpy() == 0

@@ -29,6 +29,7 @@ import pandas as pd
 from forecast.calibration import horizon_correlation, level_map, pit, recalibrate
 from forecast.quantile_model import DEFAULT_LEVELS, QuantileForecaster
 from forecast.quantile_paths import history_rho
+from forecast.registry import forecaster_class
 from forecast.segments import SEGMENTS, classify
 
 log = logging.getLogger(__name__)
@@ -37,17 +38,14 @@ WEIGHT_GRID = np.linspace(0.0, 1.0, 21)
 MIN_TRAIN_WEEKS = 26
 
 
+MEMBERS = ("lightgbm", "lstm")
+
+
 def member_class(name: str) -> type[QuantileForecaster]:
     """The quantile model class for a member name."""
-    if name == "lightgbm":
-        from forecast.gbm import LightGBMForecaster
-
-        return LightGBMForecaster
-    if name == "lstm":
-        from forecast.lstm import LSTMForecaster
-
-        return LSTMForecaster
-    raise ValueError(f"unknown ensemble member '{name}' (use lightgbm or lstm)")
+    if name not in MEMBERS:
+        raise ValueError(f"unknown ensemble member '{name}' (use {' or '.join(MEMBERS)})")
+    return forecaster_class(name)  # type: ignore[return-value]
 
 
 def actual_matrix(history: pd.DataFrame, skus: Sequence[str], weeks: pd.DatetimeIndex) -> np.ndarray:

@@ -6,6 +6,7 @@ train stay fast.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import TYPE_CHECKING, Any
 
@@ -14,41 +15,26 @@ from forecast.base import Forecaster
 if TYPE_CHECKING:
     from planner.scenario import ForecastSpec
 
-MODELS = ("baseline", "seasonal_naive", "croston", "lightgbm", "lstm", "ensemble", "file")
 QUANTILE_MODELS = ("lightgbm", "lstm", "ensemble")
+
+CLASSES = {
+    "baseline": "forecast.baselines:EmpiricalQuantileForecaster",
+    "seasonal_naive": "forecast.baselines:SeasonalNaiveForecaster",
+    "croston": "forecast.baselines:CrostonForecaster",
+    "lightgbm": "forecast.gbm:LightGBMForecaster",
+    "lstm": "forecast.lstm:LSTMForecaster",
+    "ensemble": "forecast.ensemble:EnsembleForecaster",
+    "file": "forecast.file_source:FileForecaster",
+}
+MODELS = tuple(CLASSES)
 
 
 def forecaster_class(name: str) -> type[Forecaster]:
-    """The class behind a model name."""
-    if name == "baseline":
-        from forecast.baselines import EmpiricalQuantileForecaster
-
-        return EmpiricalQuantileForecaster
-    if name == "seasonal_naive":
-        from forecast.baselines import SeasonalNaiveForecaster
-
-        return SeasonalNaiveForecaster
-    if name == "croston":
-        from forecast.baselines import CrostonForecaster
-
-        return CrostonForecaster
-    if name == "lightgbm":
-        from forecast.gbm import LightGBMForecaster
-
-        return LightGBMForecaster
-    if name == "lstm":
-        from forecast.lstm import LSTMForecaster
-
-        return LSTMForecaster
-    if name == "ensemble":
-        from forecast.ensemble import EnsembleForecaster
-
-        return EnsembleForecaster
-    if name == "file":
-        from forecast.file_source import FileForecaster
-
-        return FileForecaster
-    raise ValueError(f"unknown forecast model '{name}' (one of {', '.join(MODELS)})")
+    """The class behind a model name (its module imported on first use)."""
+    if name not in CLASSES:
+        raise ValueError(f"unknown forecast model '{name}' (one of {', '.join(MODELS)})")
+    module, cls = CLASSES[name].split(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 def model_parameters(name: str) -> list[str]:

@@ -10,7 +10,8 @@ import importlib.metadata
 import logging
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,7 +160,7 @@ def fit_forecaster(prep: Prepared, step: Step = quiet) -> Forecaster:
         "attributes": prep.items.reindex(columns=["category", "supplier"]),
         "events": prep.dataset.calendar,
     }
-    try:
+    with _model_errors(spec.model):
         if spec.load is not None:
             step(f"loading the forecast model in {spec.load}")
             model = load_saved_model(spec.load, prep.history)
@@ -168,14 +169,21 @@ def fit_forecaster(prep: Prepared, step: Step = quiet) -> Forecaster:
             return model
         step(f"forecasting with '{spec.model}'")
         return make_forecaster(spec, horizon=lead + len(prep.weeks)).fit(prep.history, **context)
+
+
+@contextmanager
+def _model_errors(name: str) -> Iterator[None]:
+    """A model that fails on the user's data or settings is a ForecastError (exit 1, no traceback)."""
+    try:
+        yield
     except (ValueError, OSError, KeyError) as exc:
         if isinstance(exc, PlannerError):
             raise
-        raise ForecastError(f"forecast model '{spec.model}' failed: {exc}") from exc
+        raise ForecastError(f"forecast model '{name}' failed: {exc}") from exc
 
 
 def forecast_gap(prep: Prepared) -> int:
-    """Weeks between the end of the history and the plan start (forecast but not planned)."""
+    """Weeks between the end of the history and the plan start (quantile models must reach past them)."""
     return (prep.plan_start - prep.history["week"].max()).days // 7 - 1
 
 
@@ -201,7 +209,6 @@ def make_forecast(
 ) -> Forecast:
     """Forecast the planning weeks (fitting the scenario's forecaster unless ``model`` is given).
 
-    Models forecast from the week after the history; weeks before the plan start are dropped.
     ``whatifs=False`` leaves out the scenario's ``demand_scale`` changes (the model's own forecast).
     """
     t0 = time.perf_counter()
@@ -212,15 +219,8 @@ def make_forecast(
         prep.scenario.storage_quantile,
         *prep.items["service_level"].dropna().tolist(),
     }
-    lead = forecast_gap(prep)
-    weeks = pd.date_range(prep.weeks[0] - pd.Timedelta(weeks=lead), periods=lead + len(prep.weeks), freq="7D")
-    try:
-        forecast = model.predict(list(prep.items.index), weeks, sorted({*levels, *alphas}))
-    except ValueError as exc:
-        if isinstance(exc, PlannerError):
-            raise
-        raise ForecastError(f"forecast model '{model.name}' failed: {exc}") from exc
-    forecast = forecast.last_weeks(len(prep.weeks))
+    with _model_errors(model.name):
+        forecast = model.predict(list(prep.items.index), prep.weeks, sorted({*levels, *alphas}))
     if whatifs:
         forecast = forecast.scaled(demand_factors(prep.scenario, prep.items, prep.weeks))
     prep.timings["forecast"] = time.perf_counter() - t0
