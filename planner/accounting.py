@@ -1,17 +1,21 @@
-"""One cost and stock accounting for every policy (and later the simulator).
+"""One cost and stock accounting for every policy and the simulator.
 
 Conventions (README, model section): an order placed in week t with lead time L
 arrives at the start of week t+L and serves that week's demand; holding cost is
-charged on end-of-week stock; unmet demand is lost.
+charged on end-of-week stock; unmet demand is lost (the planner's basis; the
+simulator can also backorder it, see :func:`replay_weeks`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from planner.problem import PlanningData
+
+STOCKOUT_TOL = 1e-9  # units: a week "stocks out" when more than this much of its demand goes unmet
 
 
 @dataclass(frozen=True)
@@ -95,20 +99,69 @@ def mean_projection(data: PlanningData, receipts: np.ndarray) -> tuple[np.ndarra
     return start, end
 
 
+@dataclass(frozen=True)
+class WeekFlow:
+    """One week of a replay; every array is ``[S, N]`` (SKUs x demand paths).
+
+    ``available`` stock after the week's receipts, before demand (physical, >= 0);
+    ``demand`` the week's demand; ``served_now`` the part of it served this week;
+    ``unmet`` the rest (lost, or newly backordered); ``shipped`` units leaving stock
+    (``served_now`` plus backlog cleared); ``end_stock`` stock at the end of the week;
+    ``backlog`` units owed at the end of the week (always 0 under lost sales).
+    """
+
+    available: np.ndarray
+    demand: np.ndarray
+    served_now: np.ndarray
+    unmet: np.ndarray
+    shipped: np.ndarray
+    end_stock: np.ndarray
+    backlog: np.ndarray
+
+
+def replay_weeks(
+    on_hand: np.ndarray, receipts: np.ndarray, paths: np.ndarray, backorders: bool = False
+) -> Iterator[WeekFlow]:
+    """Step stock through the weeks of every demand path; yield one :class:`WeekFlow` per week.
+
+    ``on_hand`` I0 ``[S]``, ``receipts`` A ``[S, H]`` (arriving at the start of the week),
+    ``paths`` D ``[S, N, H]``. With ``avail = stock + A[s,t]``:
+
+    - lost sales: ``unmet = max(0, D - avail)``, ``end = max(0, avail - D)``;
+    - backorders (``backorders=True``): the backlog ``B`` is served first, so
+      ``served_now = min(D, max(0, avail - B))``, ``shipped = min(avail, B + D)``,
+      ``end = avail - shipped``, ``B <- B + D - shipped``.
+    """
+    _, n, h = paths.shape
+    stock = np.repeat(np.asarray(on_hand, dtype=float)[:, None], n, axis=1)  # [S, N]
+    backlog = np.zeros_like(stock)
+    for t in range(h):
+        available = stock + receipts[:, t : t + 1]
+        demand = paths[:, :, t]
+        if backorders:
+            served_now = np.minimum(demand, np.maximum(0.0, available - backlog))
+            due = backlog + demand
+            shipped = np.minimum(available, due)
+            backlog = due - shipped
+            unmet = demand - served_now
+            stock = available - shipped
+        else:
+            unmet = np.maximum(0.0, demand - available)
+            stock = np.maximum(0.0, available - demand)
+            served_now = demand - unmet
+            shipped = served_now
+        yield WeekFlow(available, demand, served_now, unmet, shipped, stock, backlog)
+
+
 def replay_paths(data: PlanningData, receipts: np.ndarray) -> PathOutcome:
     """Replay receipts against every sample path (lost sales) and average."""
     paths = data.forecast.paths  # [S, N, H]
-    stock = np.repeat(data.on_hand[:, None], paths.shape[1], axis=1).astype(float)  # [S, N]
     shape = (data.n_skus, data.horizon)
     end, short, prob = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    for t in range(data.horizon):
-        stock = stock + receipts[:, t : t + 1]
-        demand = paths[:, :, t]
-        lost = np.maximum(0.0, demand - stock)
-        stock = np.maximum(0.0, stock - demand)
-        end[:, t] = stock.mean(axis=1)
-        short[:, t] = lost.mean(axis=1)
-        prob[:, t] = (lost > 1e-9).mean(axis=1)
+    for t, week in enumerate(replay_weeks(data.on_hand, receipts, paths)):
+        end[:, t] = week.end_stock.mean(axis=1)
+        short[:, t] = week.unmet.mean(axis=1)
+        prob[:, t] = (week.unmet > STOCKOUT_TOL).mean(axis=1)
     return PathOutcome(end, short, prob, paths.mean(axis=1, dtype=np.float64))
 
 
@@ -120,17 +173,32 @@ def order_events(data: PlanningData, orders: np.ndarray) -> tuple[np.ndarray, np
     return y, z
 
 
-def cost_breakdown(data: PlanningData, orders: np.ndarray, outcome: PathOutcome) -> dict[str, float]:
-    """Expected costs of a plan over the horizon, in currency units.
+def order_costs(data: PlanningData, orders: np.ndarray) -> dict[str, float]:
+    """Costs fixed by the orders alone: purchase = sum c_s x[s,t]; ordering = sum K_p z[p,t] + sum k_s y[s,t].
 
-    purchase = sum c_s x[s,t]; ordering = sum K_p z[p,t] + sum k_s y[s,t];
-    holding = sum h_s E[end stock]; shortage = sum b_s E[lost units].
+    Keys ``purchase``, ``ordering_purchase_orders``, ``ordering_lines``, ``ordering``.
     """
     y, z = order_events(data, orders)
     costs = {
         "purchase": float((data.unit_cost[:, None] * orders).sum()),
         "ordering_purchase_orders": float((data.order_cost[:, None] * z).sum()),
         "ordering_lines": float((data.line_cost[:, None] * y).sum()),
+    }
+    costs["ordering"] = costs["ordering_purchase_orders"] + costs["ordering_lines"]
+    return costs
+
+
+def cost_breakdown(data: PlanningData, orders: np.ndarray, outcome: PathOutcome) -> dict[str, float]:
+    """Expected costs of a plan over the horizon, in currency units.
+
+    purchase = sum c_s x[s,t]; ordering = sum K_p z[p,t] + sum k_s y[s,t];
+    holding = sum h_s E[end stock]; shortage = sum b_s E[lost units].
+    """
+    fixed = order_costs(data, orders)
+    costs = {
+        "purchase": fixed["purchase"],
+        "ordering_purchase_orders": fixed["ordering_purchase_orders"],
+        "ordering_lines": fixed["ordering_lines"],
         "holding": float((data.holding_cost[:, None] * outcome.end_stock).sum()),
         "shortage": float((data.shortage_cost[:, None] * outcome.short).sum()),
     }

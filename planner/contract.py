@@ -132,3 +132,15 @@ CALENDAR = Table(
 )
 
 TABLES: tuple[Table, ...] = (DEMAND, ITEMS, SUPPLIERS, INVENTORY, OPEN_ORDERS, CALENDAR)
+
+ACTUALS = Table(
+    "actuals",
+    (
+        Column("sku", "str", doc="SKU identifier (one of the scenario's items)"),
+        Column("week", "date", doc="a day of the week; counted in its ISO week (Monday)"),
+        Column("demand", "float", doc="actual demand in units (>= 0)"),
+    ),
+    key=("sku", "week"),
+    required=True,
+    doc="actual weekly demand to simulate a plan against (planner simulate --actuals); not a dataset file",
+)

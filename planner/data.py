@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from planner.contract import (
+    ACTUALS,
     TABLES,
     Column,
     Table,
@@ -575,3 +576,57 @@ def check_open_orders(dataset: Dataset, plan_start: pd.Timestamp) -> None:
                 )
             ]
         )
+
+
+def load_actuals(path: Path | str, skus: list[str], weeks: pd.DatetimeIndex) -> np.ndarray:
+    """Actual weekly demand ``[S, H]`` for ``skus`` over ``weeks`` from a ``sku, week, demand`` file.
+
+    Dates count in their ISO week (Monday). Every (SKU, week) of the plan needs exactly one
+    row; SKUs not in ``skus``, missing or duplicate weeks and bad cells are a :class:`DataError`
+    naming the file, lines and column. Rows for weeks outside the plan are ignored (logged).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(
+            [Problem(str(path), "actual demand file not found", "check the path given to --actuals")]
+        )
+    problems: list[Problem] = []
+    raw = _read(path, ACTUALS, problems)
+    if raw is None or not _check_columns(raw, problems):
+        raise DataError(problems)
+    frame = _parse_table(raw, problems)
+    frame["week"] = monday(frame["week"])
+    _check_duplicates(raw, frame, problems)
+    present = frame["sku"].notna()
+    unknown = present & ~frame["sku"].isin(skus)
+    if unknown.any():
+        problems.append(
+            _located(
+                raw,
+                unknown,
+                f"{_examples(frame.loc[unknown, 'sku'])} not a SKU of the scenario (items.csv)",
+                "correct the SKU or remove these rows",
+                "sku",
+            )
+        )
+    keyed = frame[present & ~unknown & frame["week"].notna()].drop_duplicates(["sku", "week"])
+    table = keyed.set_index(["sku", "week"])["demand"]
+    grid = pd.MultiIndex.from_product([list(skus), pd.DatetimeIndex(weeks)], names=["sku", "week"])
+    missing = grid.difference(table.index)
+    if len(missing):
+        pairs = ", ".join(f"{s} {w.date()}" for s, w in missing[:MAX_LISTED_ROWS])
+        more = f" (+{len(missing) - MAX_LISTED_ROWS} more)" if len(missing) > MAX_LISTED_ROWS else ""
+        problems.append(
+            Problem(
+                raw.label,
+                f"no actual demand for {pairs}{more}",
+                f"give a row for every SKU and every week from {weeks[0].date()} to {weeks[-1].date()}",
+                column="week",
+            )
+        )
+    if problems:
+        raise DataError(problems)
+    outside = len(table) - len(table.index.intersection(grid))
+    if outside:
+        log.info("%s: %d rows outside the planned weeks ignored", raw.label, outside)
+    return table.reindex(grid).to_numpy(dtype=float).reshape(len(skus), len(weeks))

@@ -12,7 +12,7 @@ import platform
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from forecast.persist import history_hash, load_forecaster, read_manifest, save_
 from forecast.quantile_model import QuantileForecaster
 from planner.accounting import arrivals, replay_paths
 from planner.classical import plan_classical
-from planner.data import Dataset, check_open_orders, load_dataset
+from planner.data import Dataset, check_open_orders, load_actuals, load_dataset
 from planner.errors import ForecastError, PlannerError, Problem, ScenarioError
 from planner.export import projection_frame, purchase_plan, summary
 from planner.io import StagedOutputs, file_sha256
@@ -32,6 +32,7 @@ from planner.optimizer import OptimizerSettings, plan_optimizer
 from planner.problem import PlanningData, build_planning_data
 from planner.results import PolicyResult
 from planner.scenario import Scenario, SolverSpec, load_scenario
+from planner.simulate import SimulationResult, simulate
 from planner.verify import verify_plan
 from planner.whatif import (
     apply_item_changes,
@@ -253,7 +254,11 @@ def run_plan(
     model_dir: Path | None = None,
 ) -> PlanRun:
     """Prepare, forecast, plan, evaluate and verify; nothing is written."""
-    prep = prepare(scenario_path, step, model_dir)
+    return plan_prepared(prepare(scenario_path, step, model_dir), policy, step)
+
+
+def plan_prepared(prep: Prepared, policy: str | None = None, step: Step = quiet) -> PlanRun:
+    """Forecast, plan, evaluate and verify a prepared scenario; nothing is written."""
     forecast = make_forecast(prep, step)
     data = planning_data(prep, forecast)
     name = policy or prep.scenario.policy
@@ -340,6 +345,81 @@ def write_kpis(prep: Prepared, kpis: pd.DataFrame, out_dir: Path) -> list[Path]:
     with StagedOutputs(out_dir) as staged:
         staged.csv("kpis.csv", kpis.replace([np.inf, -np.inf], np.nan).round(6))
         staged.json("kpis_manifest.json", manifest(prep, prep.timings))
+        return staged.commit()
+
+
+@dataclass(frozen=True)
+class SimulationRun:
+    """A verified plan and its simulation; ``actuals`` is the demand file, if one replaced the paths."""
+
+    plan: PlanRun
+    result: SimulationResult
+    actuals: Path | None
+
+
+def run_simulation(
+    scenario_path: Path | str,
+    policy: str | None = None,
+    step: Step = quiet,
+    model_dir: Path | None = None,
+    actuals: Path | None = None,
+) -> SimulationRun:
+    """Plan like :func:`run_plan`, then replay the plan against the forecast's sample paths
+    (the first ``simulation.n_paths``) or, with ``actuals``, against that demand file.
+
+    The actuals file is read and checked before anything is forecast or planned.
+    """
+    prep = prepare(scenario_path, step, model_dir)
+    spec = prep.scenario.simulation
+    demand = None
+    if actuals is not None:
+        step(f"reading actual demand from {actuals}")
+        demand = load_actuals(actuals, list(prep.items.index), prep.weeks)
+    run = plan_prepared(prep, policy, step)
+    if demand is None:
+        demand = run.data.forecast.paths
+        available = demand.shape[1]
+        if spec.n_paths is not None and spec.n_paths > available:
+            raise ScenarioError(
+                [
+                    Problem(
+                        str(prep.source),
+                        f"{spec.n_paths} paths asked but the forecast has {available}",
+                        f"set simulation.n_paths to at most {available}",
+                        key="simulation.n_paths",
+                    )
+                ]
+            )
+        demand = demand[:, : spec.n_paths]
+    step(f"simulating the plan ({spec.unmet_demand})")
+    t0 = time.perf_counter()
+    result = simulate(run.data, run.result.orders, demand, unmet_demand=spec.unmet_demand)
+    timings = {**run.timings, "simulate": time.perf_counter() - t0}
+    return SimulationRun(replace(run, timings=timings), result, actuals)
+
+
+def write_simulation(run: SimulationRun, out_dir: Path) -> list[Path]:
+    """Publish simulation_{summary,paths,weekly,sku}.csv and simulation.json together."""
+    res = run.result
+    extra = {}
+    if run.actuals is not None:
+        path = Path(run.actuals).resolve()
+        extra["actuals"] = {"path": str(path), "sha256": file_sha256(path)}
+    info = {
+        "policy": run.plan.result.policy,
+        "plan_status": str(run.plan.result.status),
+        "demand": "actuals" if run.actuals is not None else "forecast_paths",
+        "unmet_demand": res.unmet_demand,
+        "n_paths": res.n_paths,
+        "summary": res.summary_dict(),
+        "manifest": manifest(run.plan.prepared, run.plan.timings, extra),
+    }
+    with StagedOutputs(out_dir) as staged:
+        staged.csv("simulation_summary.csv", res.summary.round(6))
+        staged.csv("simulation_paths.csv", res.paths.round(6))
+        staged.csv("simulation_weekly.csv", res.weekly.round(4))
+        staged.csv("simulation_sku.csv", res.per_sku.round(6))
+        staged.json("simulation.json", info)
         return staged.commit()
 
 

@@ -137,6 +137,21 @@ class SolverSpec(_Strict):
     )
 
 
+class SimulationSpec(_Strict):
+    """How ``planner simulate`` replays a plan against demand.
+
+    ``unmet_demand``: ``lost_sales`` (demand not served in its week is lost, the planner's
+    basis) or ``backorders`` (it waits and is served first from later receipts).
+    ``n_paths``: simulate on the first ``n_paths`` of the forecast's sample paths (default:
+    all of them; at most ``forecast.n_paths``). Ignored with actual demand (one path).
+    """
+
+    unmet_demand: Literal["lost_sales", "backorders"] = "lost_sales"
+    n_paths: int | None = Field(
+        None, ge=1, description="first n of the forecast's sample paths (default all)"
+    )
+
+
 class Scenario(_Strict):
     """One planning run: data, horizon, targets, constraints and what-if changes."""
 
@@ -164,6 +179,7 @@ class Scenario(_Strict):
     budget_per_week: float | list[float] | None = None
     forecast: ForecastSpec = ForecastSpec()
     solver: SolverSpec = SolverSpec()
+    simulation: SimulationSpec = SimulationSpec()
     demand_scale: list[DemandScale] = []
     items: list[ItemChange] = []
     suppliers: dict[str, SupplierChange] = {}
@@ -193,6 +209,12 @@ class Scenario(_Strict):
                     f"{key} lists {len(v)} weeks but horizon_weeks is {self.horizon_weeks}; "
                     "give one number or one per week"
                 )
+        n_sim = self.simulation.n_paths
+        if n_sim is not None and n_sim > self.forecast.n_paths:
+            raise ValueError(
+                f"simulation.n_paths ({n_sim}) exceeds forecast.n_paths ({self.forecast.n_paths}); "
+                "lower it or raise forecast.n_paths"
+            )
         return self
 
     def weekly(self, key: Literal["storage_capacity", "budget_per_week"]) -> list[float] | None:
