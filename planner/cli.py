@@ -299,6 +299,131 @@ def simulate(
         out.print(f"wrote {path}")
 
 
+POLICY = click.option(
+    "--policy",
+    type=click.Choice(["optimizer", "classical"]),
+    default=None,
+    help="Planning policy (default: each scenario's 'policy').",
+)
+
+
+def _fmt(value: float, fmt: str) -> str:
+    return "n/a" if pd.isna(value) else fmt.format(value)
+
+
+@main.command()
+@click.argument(
+    "scenarios", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@OUT
+@POLICY
+@MODEL
+def compare(scenarios: tuple[Path, ...], out_dir: Path, policy: str | None, model_dir: Path | None) -> None:
+    """Plan and simulate several scenarios; write their costs and service side by side.
+
+    Each scenario is planned and simulated as 'planner simulate' does. Writes costs.csv
+    (expected and p90 cost per category), service.csv (mean, p10, p50, p90 per KPI),
+    weekly.csv (spend, inventory value, storage), spend_by_supplier.csv and compare.json.
+    Scenario names must be unique.
+
+    \b
+    Example:
+      planner compare scenarios/base.yaml scenarios/tight_storage.yaml --out out/compare \\
+        --model out/base/forecast/model
+    """
+    from planner.compare import compare_scenarios, write_comparison
+
+    with _user_errors(), _progress() as step:
+        comparison = compare_scenarios(scenarios, policy, step, model_dir=model_dir)
+        step("writing outputs")
+        written = write_comparison(comparison, out_dir)
+    costs = comparison.costs().set_index(["scenario", "category"])
+    service = comparison.service().set_index(["scenario", "kpi"])
+    table = Table(title=f"{len(scenarios)} scenarios: simulated cost and service")
+    for col in (
+        "scenario",
+        "expected total cost",
+        "p90 total cost",
+        "fill rate",
+        "cycle service",
+        "avg inventory value",
+    ):
+        table.add_column(col, justify="left" if col == "scenario" else "right")
+    for name in comparison.names:
+        table.add_row(
+            name,
+            _fmt(costs.loc[(name, "total"), "expected"], "{:,.0f}"),
+            _fmt(costs.loc[(name, "total"), "p90"], "{:,.0f}"),
+            _fmt(service.loc[(name, "fill_rate"), "mean"], "{:.1%}"),
+            _fmt(service.loc[(name, "cycle_service"), "mean"], "{:.1%}"),
+            _fmt(service.loc[(name, "avg_inventory_value"), "mean"], "{:,.0f}"),
+        )
+    out.print(table)
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+def _levels(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, ...]:
+    from planner.compare import parse_levels
+
+    try:
+        return parse_levels(value)
+    except PlannerError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--levels: ")) from None
+
+
+@main.command()
+@SCENARIO
+@click.option(
+    "--levels",
+    default="0.8,0.9,0.95,0.98,0.99",
+    show_default=True,
+    callback=_levels,
+    help="Comma-separated service levels, increasing, each strictly between 0 and 1.",
+)
+@OUT
+@POLICY
+@MODEL
+def frontier(
+    scenario: Path, levels: tuple[float, ...], out_dir: Path, policy: str | None, model_dir: Path | None
+) -> None:
+    """Plan and simulate one scenario at several service levels: the cost of service.
+
+    Each level replaces the scenario's service_level and every per-SKU target (items.csv
+    column and scenario item overrides). The forecast is made once and planned at every
+    level. Writes frontier.csv (one row per level) and frontier.json.
+
+    \b
+    Example:
+      planner frontier scenarios/base.yaml --levels 0.8,0.9,0.95,0.98,0.99 --out out/frontier
+    """
+    from planner.compare import service_frontier, write_frontier
+
+    with _user_errors(), _progress() as step:
+        result = service_frontier(scenario, levels, policy, step, model_dir=model_dir)
+        step("writing outputs")
+        written = write_frontier(result, out_dir)
+    frame = result.table()
+    policy_name = result.runs[0].plan.result.policy
+    table = Table(title=f"'{result.prepared.scenario.name}' ({policy_name}): cost against service level")
+    columns = (
+        ("level", "level", "{:g}"),
+        ("expected_total_cost", "expected total cost", "{:,.0f}"),
+        ("p90_total_cost", "p90 total cost", "{:,.0f}"),
+        ("expected_cost_excluding_purchase", "cost excl. purchase", "{:,.0f}"),
+        ("fill_rate_mean", "fill rate", "{:.1%}"),
+        ("cycle_service_mean", "cycle service", "{:.1%}"),
+        ("avg_inventory_value", "avg inventory value", "{:,.0f}"),
+    )
+    for _, label, _ in columns:
+        table.add_column(label, justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_fmt(getattr(row, col), fmt) for col, _, fmt in columns))
+    out.print(table)
+    for path in written:
+        out.print(f"wrote {path}")
+
+
 @main.command("import-m5")
 @click.argument("m5_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @OUT

@@ -10,7 +10,7 @@ import importlib.metadata
 import logging
 import platform
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -206,11 +206,17 @@ def load_saved_model(folder: Path, history: pd.DataFrame) -> Forecaster:
 
 
 def make_forecast(
-    prep: Prepared, step: Step = quiet, model: Forecaster | None = None, whatifs: bool = True
+    prep: Prepared,
+    step: Step = quiet,
+    model: Forecaster | None = None,
+    whatifs: bool = True,
+    extra_levels: Sequence[float] = (),
 ) -> Forecast:
     """Forecast the planning weeks (fitting the scenario's forecaster unless ``model`` is given).
 
     ``whatifs=False`` leaves out the scenario's ``demand_scale`` changes (the model's own forecast).
+    ``extra_levels``: quantile levels to hold besides the scenario's (e.g. other service levels
+    the same forecast will be planned at).
     """
     t0 = time.perf_counter()
     model = model or fit_forecaster(prep, step)
@@ -219,6 +225,7 @@ def make_forecast(
         prep.scenario.service_level,
         prep.scenario.storage_quantile,
         *prep.items["service_level"].dropna().tolist(),
+        *extra_levels,
     }
     with _model_errors(model.name):
         forecast = model.predict(list(prep.items.index), prep.weeks, sorted({*levels, *alphas}))
@@ -257,9 +264,16 @@ def run_plan(
     return plan_prepared(prepare(scenario_path, step, model_dir), policy, step)
 
 
-def plan_prepared(prep: Prepared, policy: str | None = None, step: Step = quiet) -> PlanRun:
-    """Forecast, plan, evaluate and verify a prepared scenario; nothing is written."""
-    forecast = make_forecast(prep, step)
+def plan_prepared(
+    prep: Prepared, policy: str | None = None, step: Step = quiet, forecast: Forecast | None = None
+) -> PlanRun:
+    """Forecast, plan, evaluate and verify a prepared scenario; nothing is written.
+
+    ``forecast``: plan on this forecast (what-ifs already applied) instead of making one; it must
+    hold the quantile levels the scenario's service levels and storage quantile need.
+    """
+    if forecast is None:
+        forecast = make_forecast(prep, step)
     data = planning_data(prep, forecast)
     name = policy or prep.scenario.policy
     step(f"planning with the {name} policy")
@@ -370,12 +384,21 @@ def run_simulation(
     The actuals file is read and checked before anything is forecast or planned.
     """
     prep = prepare(scenario_path, step, model_dir)
-    spec = prep.scenario.simulation
     demand = None
     if actuals is not None:
         step(f"reading actual demand from {actuals}")
         demand = load_actuals(actuals, list(prep.items.index), prep.weeks)
     run = plan_prepared(prep, policy, step)
+    return simulate_plan(run, demand, step, actuals)
+
+
+def simulate_plan(
+    run: PlanRun, demand: np.ndarray | None = None, step: Step = quiet, actuals: Path | None = None
+) -> SimulationRun:
+    """Replay a verified plan against ``demand`` (default: the first ``simulation.n_paths`` of its
+    forecast's sample paths), with the scenario's ``simulation.unmet_demand``."""
+    prep = run.prepared
+    spec = prep.scenario.simulation
     if demand is None:
         demand = run.data.forecast.paths
         available = demand.shape[1]
