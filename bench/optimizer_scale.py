@@ -30,6 +30,7 @@ def make_instance(n_skus: int, seed: int = 11):
     from planner.accounting import arrivals, storage_volume
     from planner.lotsizing import solve_lot_sizing
     from planner.model.params import model_params
+    from planner.model.pricing import Prices
     from planner.optimizer import _instance, _least_stock_plan, _to_order_weeks
     from planner.pipeline import make_forecast, planning_data, prepare
     from planner.sample import generate_sample, write_sample
@@ -43,8 +44,7 @@ def make_instance(n_skus: int, seed: int = 11):
         prep = prepare(root / "s.yaml")
         data = planning_data(prep, make_forecast(prep))
     prm = model_params(data)
-    zero = np.zeros(HORIZON)
-    packs, _ = solve_lot_sizing(_instance(data, prm, zero, zero, np.zeros((n_skus, HORIZON))))
+    packs, _ = solve_lot_sizing(_instance(data, prm, Prices.zero(data)))
     free = storage_volume(data, arrivals(data, _to_order_weeks(data, packs)))
     least = storage_volume(data, arrivals(data, _least_stock_plan(data, prm)))
     floor = np.maximum(storage_volume(data, data.open_arrivals), least)

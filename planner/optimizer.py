@@ -9,16 +9,24 @@ dynamic program of :mod:`planner.lotsizing`, plus a trivial problem per supplier
     LB(lambda, mu, pi) = sum_s V_s(lambda, mu, pi) + sum_{p,t} min(0, K_p - sum_{s in p} pi[s,t])
                          - sum_t lambda_t Cap_t - sum_t mu_t B_t
 
-Every LB is a valid lower bound on the MIP optimum. Subgradient steps (Polyak, one step per
-multiplier group, with the best plan's cost as target) raise it. Plans come from two places:
-a best-response heuristic (:func:`_sequential_plan`: exact per-SKU re-planning against what the
-other SKUs leave of storage, budget and purchase orders) and the restricted master
-(:mod:`planner.model.master`, Pyomo + HiGHS), which picks one of the collected schedules per SKU
-subject to every coupling constraint. The classical plan and "order nothing" are always among
-the columns, so the optimiser never returns a plan costlier (in the model's objective) than the
-classical policy's. Gaps are reported against the best LB, on the objective and on the costs
-above the purchase floor (:mod:`planner.model.params`). Small instances (few orderable SKU-weeks)
-are solved as one MIP instead.
+Every LB is a valid lower bound on the MIP optimum, whatever the prices (>= 0). The master
+LP's minimum-order-value duals rho[p,t] (a reward per currency unit ordered) shape the columns
+only (:func:`_relax`). Phases:
+
+1. Subgradient (:func:`_subgradient`): Polyak steps from evenly shared purchase-order costs;
+   cheap, diverse columns (per-SKU schedules) and a first bound.
+2. Column generation (:func:`_column_generation`): the LP relaxation of the restricted master
+   (:mod:`planner.model.pricing`, HiGHS) gives dual prices; the DP prices new columns at them
+   (smoothed towards the best prices so far); repeated until the bound meets the LP value.
+3. Plans: the least-stock plan and a best-response heuristic (:func:`_sequential_plan`), both
+   with short purchase orders raised by :mod:`planner.repair`; then the restricted master MIP
+   (:mod:`planner.model.master`, Pyomo + HiGHS) improves the best plan neighbourhood by
+   neighbourhood (fix and optimise, :func:`_master`).
+
+The classical plan and "order nothing" are always among the columns, so the optimiser never
+returns a plan costlier (in the model's objective) than the classical policy's. Gaps are
+reported against the best LB, on the objective and on the costs above the purchase floor
+(:mod:`planner.model.params`). Small instances (few orderable SKU-weeks) are solved as one MIP.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,16 +43,22 @@ from planner.accounting import purchase_order_value, shift_by_lead_time, short_p
 from planner.classical import plan_classical
 from planner.feasibility import check_feasible
 from planner.lotsizing import LotSizingInstance, solve_lot_sizing
-from planner.model.master import Columns, build_master, chosen_columns
+from planner.model.master import Background, Columns, build_master, chosen_columns
 from planner.model.monolithic import build_model, orders_from_model
 from planner.model.params import ModelParams, model_params
+from planner.model.pricing import Prices, master_lp
 from planner.problem import PlanningData
+from planner.repair import raise_short_orders
 from planner.results import PlanStatus, PolicyResult
 from planner.solve import SolveStatus, solve
 from planner.verify import weekly_limit_violations
 
 log = logging.getLogger(__name__)
 TOP_UP_MARGIN = 0.03  # share of storage best responses leave free for minimum-order-value top-ups
+TARGET_SHARE = 0.05  # subgradient: aim this share above the best bound
+SMOOTHING = 0.5  # column generation: weight of the best prices so far in the pricing prices
+SUBGRADIENT_SHARE = 0.1  # of the time limit
+DUAL_SHARE = 0.4  # of the time limit: subgradient and column generation together
 
 
 @dataclass(frozen=True)
@@ -54,10 +69,16 @@ class OptimizerSettings:
     time_limit_s: float = 60.0
     threads: int = 2
     seed: int = 0
-    iterations: int = 150
+    iterations: int = 60  # subgradient iterations at most
     strategy: str = "auto"  # auto | monolithic | decomposition
     monolithic_max_pairs: int = 1500  # auto: orderable SKU-weeks up to which the full MIP is solved
-    columns_per_sku: int = 6  # master: columns kept per SKU (lowest reduced cost)
+    master_columns: int = 12000  # master MIP: about this many columns in all (least reduced cost) ...
+    columns_per_sku: tuple[int, int] = (6, 40)  # ... but at least / at most this many per SKU
+    column_rounds: int = 40  # column generation: rounds at most
+    neighbourhood_skus: int = 60  # master MIP: SKUs freed at once
+    neighbourhood_sweeps: int = 3  # master MIP: sweeps over all SKUs at most (1st by supplier, then random)
+    neighbourhood_time_s: float = 10.0  # master MIP: time limit of one neighbourhood
+    lp_columns_per_sku: int = 5  # column generation: columns per SKU in the master LP
 
 
 @dataclass
@@ -109,10 +130,12 @@ def model_objective(data: PlanningData, prm: ModelParams, orders: np.ndarray) ->
     )
 
 
-def _instance(
-    data: PlanningData, prm: ModelParams, lam: np.ndarray, mu: np.ndarray, pi: np.ndarray
-) -> LotSizingInstance:
-    """The per-SKU DP under prices; arrays by arrival week a = t + L_s."""
+def _instance(data: PlanningData, prm: ModelParams, prices: Prices) -> LotSizingInstance:
+    """The per-SKU DP under prices; arrays by arrival week a = t + L_s.
+
+    Per unit ordered in week t: c_s (1 + mu_t - rho[p(s),t]); per line: k_s + pi[s,t].
+    """
+    lam, mu, pi, rho = prices.lam, prices.mu, prices.pi, prices.rho
     s_count, h = data.n_skus, data.horizon
     fixed = np.full((s_count, h), np.inf)
     unit = np.zeros((s_count, h))
@@ -120,7 +143,7 @@ def _instance(
         lt = int(data.lead_time[s])
         if lt < h:
             fixed[s, lt:] = data.line_cost[s] + pi[s, : h - lt]
-            unit[s, lt:] = data.unit_cost[s] * (1.0 + mu[: h - lt])
+            unit[s, lt:] = data.unit_cost[s] * (1.0 + mu[: h - lt] - rho[data.supplier_idx[s], : h - lt])
     return LotSizingInstance(
         lead_time=data.lead_time.astype(np.int64),
         pack=data.pack,
@@ -208,101 +231,241 @@ def _solve_monolithic(data: PlanningData, prm: ModelParams, settings: OptimizerS
 def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerSettings) -> PolicyResult:
     started = time.perf_counter()
     deadline = started + settings.time_limit_s
-    h, p_count = data.horizon, len(data.suppliers)
     classical = plan_classical(data).orders
     pool = _Pool()
     pool.add(np.zeros_like(classical))
     pool.add(classical)
-    best_ub = model_objective(data, prm, classical)
-    best_orders = classical
-    members = np.bincount(data.supplier_idx, minlength=p_count)
-    pi = np.zeros((data.n_skus, h))
-    pi[:] = (data.order_cost / np.maximum(members, 1))[data.supplier_idx][:, None]
-    lam = np.zeros(h)
-    mu = np.zeros(h)
-    cap = data.capacity if data.capacity is not None else None
-    budget = data.budget if data.budget is not None else None
-    best_lb, theta, stall = -np.inf, 1.0, 0
-    iterations = 0
-    for it in range(settings.iterations):
-        iterations = it + 1
-        packs, values = solve_lot_sizing(_instance(data, prm, lam, mu, pi))
-        x = _to_order_weeks(data, packs)
-        pool.add(x)
-        supplier_pi = np.zeros((p_count, h))
-        np.add.at(supplier_pi, data.supplier_idx, pi)
-        z = data.order_cost[:, None] - supplier_pi < 0
-        lb = values.sum() + np.minimum(0.0, data.order_cost[:, None] - supplier_pi).sum()
-        terms = objective_terms(data, prm, x)
-        vol = terms["volume"].sum(axis=0)
-        spend = data.unit_cost @ x
-        if cap is not None:
-            lb -= float(lam @ cap)
-        if budget is not None:
-            lb -= float(mu @ budget)
-        if not np.isfinite(best_lb) or lb > best_lb + 1e-9 * max(1.0, abs(best_lb)):
-            best_lb, stall = lb, 0
-        else:
-            stall += 1
-            if stall >= 5:
-                theta, stall = theta / 2, 0
-        ub = _repair_ub(data, prm, x)
-        if ub is not None and ub[0] < best_ub:
-            best_ub, best_orders = ub
-            pool.add(best_orders)
-        _, gap = _gaps(best_ub, best_lb, prm.purchase_floor)
-        log.debug("iteration %d: LB %.2f UB %.2f gap %.4f theta %.3g", it, lb, best_ub, gap, theta)
-        if gap <= settings.mip_gap / 2 or time.perf_counter() > started + 0.4 * settings.time_limit_s:
-            break
-        g_pi = (x > 0).astype(float) - z[data.supplier_idx].astype(float)
-        g_lam = vol - cap if cap is not None else np.zeros(h)
-        g_mu = spend - budget if budget is not None else np.zeros(h)
-        # Polyak steps per multiplier group: links, storage and budget are in different units
-        groups = [g for g in (g_pi, g_lam, g_mu) if float((g**2).sum()) > 1e-12]
-        if not groups:
-            break
-        gain = theta * max(best_ub - lb, 1e-6 * abs(best_ub)) / len(groups)
-        pi = np.maximum(0.0, pi + _step(gain, g_pi) * g_pi)
-        lam = np.maximum(0.0, lam + _step(gain, g_lam) * g_lam)
-        mu = np.maximum(0.0, mu + _step(gain, g_mu) * g_mu)
+    best = _Best(model_objective(data, prm, classical), classical, -np.inf, _start_prices(data))
+    least = _feasible_or_none(
+        data, _without_short_orders(data, raise_short_orders(data, prm, _least_stock_plan(data, prm)))
+    )
+    if least is not None:
+        pool.add(least)
+        best.offer(model_objective(data, prm, least), least)
+    limit = settings.time_limit_s
+    iterations = _subgradient(data, prm, settings, pool, best, until=started + SUBGRADIENT_SHARE * limit)
     t_lagrange = time.perf_counter() - started
-    greedy = _sequential_plan(data, prm, mu, deadline=started + 0.8 * settings.time_limit_s)
-    greedy_ub = model_objective(data, prm, greedy)
+    rounds = _column_generation(data, prm, settings, pool, best, until=started + DUAL_SHARE * limit)
+    t_colgen = time.perf_counter() - started - t_lagrange
+    greedy = _sequential_plan(data, prm, best.prices.mu, deadline=started + 0.7 * settings.time_limit_s)
     pool.add(greedy)
-    if greedy_ub < best_ub:
-        best_ub, best_orders = greedy_ub, greedy
-    t_greedy = time.perf_counter() - started - t_lagrange
-    prices = (lam, mu, pi)
+    best.offer(model_objective(data, prm, greedy), greedy)
+    t_greedy = time.perf_counter() - started - t_lagrange - t_colgen
     if deadline - time.perf_counter() > 0.1 * settings.time_limit_s:
-        master_orders, master_note = _master(data, prm, pool, prices, best_orders, settings, deadline)
+        master_orders, master_note = _master(data, prm, pool, best.prices, best.orders, settings, deadline)
     else:
-        master_orders, master_note = None, "master MIP skipped: time budget used up"
-    if master_orders is not None:
-        master_ub = model_objective(data, prm, master_orders)
-        if master_ub < best_ub:
-            best_ub, best_orders = master_ub, master_orders
-    total_gap, decision_gap = _gaps(best_ub, best_lb, prm.purchase_floor)
+        master_orders, master_note = best.orders, "master MIP skipped: time budget used up"
+    best.offer(model_objective(data, prm, master_orders), master_orders)
+    total_gap, decision_gap = _gaps(best.ub, best.lb, prm.purchase_floor)
     status = PlanStatus.OPTIMAL if decision_gap <= settings.mip_gap else PlanStatus.FEASIBLE
     timings = {
         "lagrangian": t_lagrange,
+        "column_generation": t_colgen,
         "sequential": t_greedy,
-        "master": time.perf_counter() - started - t_lagrange - t_greedy,
+        "master": time.perf_counter() - started - t_lagrange - t_colgen - t_greedy,
     }
     notes = [
-        f"strategy: decomposition ({iterations} Lagrangian iterations, {len(pool.sku)} columns); "
-        f"gap {decision_gap:.4%} on costs above the purchase floor, {total_gap:.4%} on the objective",
+        f"strategy: decomposition ({iterations} subgradient iterations, {rounds} column-generation rounds, "
+        f"{len(pool.sku)} columns); gap {decision_gap:.4%} on costs above the purchase floor, "
+        f"{total_gap:.4%} on the objective",
         master_note,
     ]
     return PolicyResult(
         "optimizer",
-        best_orders,
+        best.orders,
         status,
-        objective=best_ub,
-        bound=float(best_lb),
+        objective=best.ub,
+        bound=float(best.lb),
         gap=decision_gap,
         timings=timings,
         notes=notes,
     )
+
+
+@dataclass
+class _Best:
+    """Best plan (upper bound) and best Lagrangian bound with the prices that gave it."""
+
+    ub: float
+    orders: np.ndarray
+    lb: float
+    prices: Prices
+
+    def offer(self, objective: float, orders: np.ndarray) -> None:
+        if objective < self.ub:
+            self.ub, self.orders = objective, orders
+
+    def bound(self, lb: float, prices: Prices) -> bool:
+        """Keep ``lb`` if it is the best so far; True when it improved."""
+        if np.isfinite(self.lb) and lb <= self.lb + 1e-9 * max(1.0, abs(self.lb)):
+            return False
+        self.lb, self.prices = lb, prices
+        return True
+
+
+@dataclass(frozen=True)
+class _Relaxed:
+    """One evaluation of the Lagrangian relaxation at some prices."""
+
+    lb: float
+    orders: np.ndarray  # the per-SKU optima x[s,t]
+    z: np.ndarray  # [P, H] purchase orders the relaxation opens
+    volume: np.ndarray  # [H] cautious storage use of the per-SKU optima
+    spend: np.ndarray  # [H] purchase value by order week
+
+
+def _start_prices(data: PlanningData) -> Prices:
+    """Storage and budget free; each purchase order's cost shared evenly by the supplier's SKUs."""
+    h = data.horizon
+    members = np.bincount(data.supplier_idx, minlength=len(data.suppliers))
+    pi = np.repeat((data.order_cost / np.maximum(members, 1))[data.supplier_idx][:, None], h, axis=1)
+    return dataclasses.replace(Prices.zero(data), pi=pi)
+
+
+def _relax(data: PlanningData, prm: ModelParams, prices: Prices) -> _Relaxed:
+    """LB(lambda, mu, pi) and columns: exact per-SKU lot sizing under the prices (module docstring).
+
+    Minimum-order-value rewards ``rho`` only shape the columns: with them, buying beyond the
+    DP's states (peak requirement plus one order) could pay, so the bound is taken at rho = 0,
+    where the DP's states hold an optimal plan and the bound is valid.
+    """
+    plain = dataclasses.replace(prices, rho=np.zeros_like(prices.rho))
+    packs, values = solve_lot_sizing(_instance(data, prm, plain))
+    if prices.rho.any():
+        packs, _ = solve_lot_sizing(_instance(data, prm, prices))
+    x = _to_order_weeks(data, packs)
+    supplier_pi = np.zeros((len(data.suppliers), data.horizon))
+    np.add.at(supplier_pi, data.supplier_idx, prices.pi)
+    z_cost = data.order_cost[:, None] - supplier_pi
+    lb = values.sum() + np.minimum(0.0, z_cost).sum()
+    if data.capacity is not None:
+        lb -= float(prices.lam @ data.capacity)
+    if data.budget is not None:
+        lb -= float(prices.mu @ data.budget)
+    volume = objective_terms(data, prm, x)["volume"].sum(axis=0)
+    return _Relaxed(float(lb), x, z_cost < 0, volume, data.unit_cost @ x)
+
+
+def _subgradient(
+    data: PlanningData, prm: ModelParams, settings: OptimizerSettings, pool: _Pool, best: _Best, until: float
+) -> int:
+    """Polyak subgradient steps from the start prices: cheap, diverse columns and a first bound.
+
+    The step aims at a level a share above the best bound (not at the best plan's cost, which
+    early on may carry large shortfall penalties and overshoot); the share halves on stalls.
+    """
+    prices, share, stall = best.prices, TARGET_SHARE, 0
+    cap, budget = data.capacity, data.budget
+    for it in range(settings.iterations):
+        rel = _relax(data, prm, prices)
+        pool.add(rel.orders)
+        if best.bound(rel.lb, prices):
+            stall = 0
+        else:
+            stall += 1
+            if stall >= 5:
+                share, stall = share / 2, 0
+        if not weekly_limit_violations(data, rel.orders):
+            best.offer(model_objective(data, prm, rel.orders), rel.orders)
+        _, gap = _gaps(best.ub, best.lb, prm.purchase_floor)
+        log.debug("subgradient %d: LB %.2f UB %.2f gap %.4f", it, rel.lb, best.ub, gap)
+        if gap <= settings.mip_gap / 2 or time.perf_counter() > until:
+            return it + 1
+        g_pi = (rel.orders > 0).astype(float) - rel.z[data.supplier_idx].astype(float)
+        g_lam = rel.volume - cap if cap is not None else np.zeros(data.horizon)
+        g_mu = rel.spend - budget if budget is not None else np.zeros(data.horizon)
+        # Polyak steps per multiplier group: links, storage and budget are in different units
+        groups = [g for g in (g_pi, g_lam, g_mu) if float((g**2).sum()) > 1e-12]
+        if not groups:
+            return it + 1
+        target = min(best.ub, best.lb + share * max(abs(best.lb), 1.0))
+        gain = max(target - rel.lb, 1e-6 * abs(target)) / len(groups)
+        prices = Prices(
+            np.maximum(0.0, prices.lam + _step(gain, g_lam) * g_lam),
+            np.maximum(0.0, prices.mu + _step(gain, g_mu) * g_mu),
+            np.maximum(0.0, prices.pi + _step(gain, g_pi) * g_pi),
+            prices.rho,
+        )
+    return settings.iterations
+
+
+def _column_generation(
+    data: PlanningData, prm: ModelParams, settings: OptimizerSettings, pool: _Pool, best: _Best, until: float
+) -> int:
+    """Dantzig-Wolfe rounds: duals of the restricted master LP price new columns in the DP.
+
+    Pricing happens at a blend of the LP duals and the best prices so far (Wentges smoothing),
+    which damps the oscillation of raw duals. Every pricing gives a valid bound. Stops when the
+    bound is within half the target gap of the LP value, or at ``until``.
+    """
+    rounds, active = 0, np.zeros(0, dtype=bool)
+    fresh = [best.orders]
+    while rounds < settings.column_rounds and time.perf_counter() < until:
+        # the LP's columns only grow (no cycling): the previous ones, the newest, the k best at start
+        k = settings.lp_columns_per_sku if rounds == 0 else 0
+        cols, active = _candidate_columns(
+            data,
+            prm,
+            pool,
+            best.prices,
+            fresh,
+            k,
+            np.r_[active, np.zeros(len(pool.sku) - len(active), dtype=bool)],
+        )
+        lp = master_lp(data, cols, time_limit_s=until - time.perf_counter(), threads=settings.threads)
+        if lp is None:
+            break
+        rounds += 1
+        before = len(pool.sku)
+        fresh = [best.orders]
+        for prices in (best.prices.blend(lp.prices, SMOOTHING), lp.prices):
+            rel = _relax(data, prm, prices)
+            pool.add(rel.orders)
+            fresh.append(rel.orders)
+            if not weekly_limit_violations(data, rel.orders):
+                best.offer(model_objective(data, prm, rel.orders), rel.orders)
+            if best.bound(rel.lb, prices):
+                break  # the smoothed prices raised the bound; else try the LP duals themselves
+        lp_gap = (lp.value - best.lb) / max(lp.value - prm.purchase_floor, 1e-9)
+        log.debug("column generation %d: LP %.2f LB %.2f (%.4f)", rounds, lp.value, best.lb, lp_gap)
+        if lp_gap <= settings.mip_gap / 2 or len(pool.sku) == before:
+            break
+    return rounds
+
+
+def _candidate_columns(
+    data: PlanningData,
+    prm: ModelParams,
+    pool: _Pool,
+    prices: Prices,
+    plans: list[np.ndarray],
+    k: int,
+    also: np.ndarray | None = None,
+) -> tuple[Columns, np.ndarray]:
+    """Per SKU the ``k`` least reduced-cost columns at ``prices``, "order nothing", rows of ``plans``
+    and the pool columns flagged in ``also``; returns them and their mask over the pool."""
+    sku = np.array(pool.sku)
+    orders = np.array(pool.orders)
+    terms = objective_terms(data, prm, orders, sku)
+    cost = terms["lines"] + terms["purchase"] + terms["holding"] + terms["shortfall"]
+    spend = data.unit_cost[sku][:, None] * orders
+    reduced = (
+        cost
+        + ((orders > 0) * prices.pi[sku]).sum(axis=1)
+        + terms["volume"] @ prices.lam
+        + spend @ prices.mu
+        - (spend * prices.rho[data.supplier_idx[sku]]).sum(axis=1)
+    )
+    keep = _best_per_sku(sku, reduced, k)
+    keep |= (orders == 0).all(axis=1)  # "order nothing": always feasible
+    for plan in plans:  # e.g. the best plan so far (classical at worst), the latest priced columns
+        keep |= (orders == plan[sku]).all(axis=1)
+    if also is not None:
+        keep |= also
+    cols = Columns(
+        sku=sku[keep], orders=orders[keep], cost=cost[keep], volume=terms["volume"][keep], spend=spend[keep]
+    )
+    return cols, keep
 
 
 def _step(gain: float, g: np.ndarray) -> float:
@@ -310,51 +473,104 @@ def _step(gain: float, g: np.ndarray) -> float:
     return gain / norm if norm > 1e-12 else 0.0
 
 
-def _repair_ub(data: PlanningData, prm: ModelParams, x: np.ndarray) -> tuple[float, np.ndarray] | None:
-    """The DP plan's true cost when it already meets storage, budget and minimum order values."""
-    if weekly_limit_violations(data, x):
-        return None
-    return model_objective(data, prm, x), x
-
-
 def _master(
     data: PlanningData,
     prm: ModelParams,
     pool: _Pool,
-    prices: tuple[np.ndarray, ...],
+    prices: Prices,
     incumbent: np.ndarray,
     settings: OptimizerSettings,
     deadline: float,
-) -> tuple[np.ndarray | None, str]:
-    """Solve the restricted master over each SKU's most promising columns (lowest reduced cost)."""
-    lam, mu, pi = prices
-    sku = np.array(pool.sku)
-    orders = np.array(pool.orders)
-    terms = objective_terms(data, prm, orders, sku)
-    cost = terms["lines"] + terms["purchase"] + terms["holding"] + terms["shortfall"]
-    spend = data.unit_cost[sku][:, None] * orders
-    reduced = cost + ((orders > 0) * pi[sku]).sum(axis=1) + terms["volume"] @ lam + spend @ mu
-    keep = _best_per_sku(sku, reduced, settings.columns_per_sku)
-    keep |= (orders == 0).all(axis=1)  # "order nothing": always feasible
-    keep |= (orders == incumbent[sku]).all(axis=1)  # the best plan so far (classical at worst)
-    cols = Columns(
-        sku=sku[keep], orders=orders[keep], cost=cost[keep], volume=terms["volume"][keep], spend=spend[keep]
+) -> tuple[np.ndarray, str]:
+    """Improve the incumbent by the restricted master MIP over neighbourhoods of SKUs (fix and optimise).
+
+    Each SKU may take one of its most promising columns (least reduced cost at ``prices``). Round
+    after round, one group of SKUs (a supplier's SKUs, in chunks, then random mixes across
+    suppliers for storage and budget) is freed while all others keep the incumbent's columns and
+    enter the master only as what they use (:class:`Background`). A small master solves in
+    seconds where the whole one stalls; the incumbent stays feasible in every neighbourhood, so
+    the plan never gets worse. Stops after a sweep without improvement, after
+    ``neighbourhood_sweeps`` sweeps, or at ``deadline``.
+    """
+    low, high = settings.columns_per_sku
+    per_sku = int(np.clip(settings.master_columns // max(data.n_skus, 1), low, high))
+    cols, _ = _candidate_columns(data, prm, pool, prices, [incumbent], per_sku)
+    x, cost = incumbent.copy(), model_objective(data, prm, incumbent)
+    rng = np.random.default_rng(settings.seed)
+    solved = improved = 0
+    for sweep in _neighbourhoods(data, settings.neighbourhood_skus, settings.neighbourhood_sweeps, rng):
+        better = False
+        for group in sweep:
+            remaining = deadline - time.perf_counter()
+            if remaining < 0.5:
+                break
+            limit = min(remaining, settings.neighbourhood_time_s)
+            y = _solve_neighbourhood(data, prm, cols, x, group, settings, limit)
+            solved += 1
+            if y is not None and (c := model_objective(data, prm, y)) < cost - 1e-6 * max(1.0, abs(cost)):
+                x, cost, improved, better = y, c, improved + 1, True
+        if not better:
+            break
+    note = (
+        f"master MIP: {solved} neighbourhoods of up to {settings.neighbourhood_skus} SKUs over "
+        f"{len(cols.sku)} of {len(pool.sku)} columns, {improved} improved the plan"
     )
-    model = build_master(data, cols)
-    remaining = max(1.0, deadline - time.perf_counter())
+    return x, note
+
+
+def _neighbourhoods(
+    data: PlanningData, size: int, sweeps: int, rng: np.random.Generator
+) -> Iterator[list[np.ndarray]]:
+    """Sweeps of SKU groups to free: each supplier's SKUs in chunks of ``size``, then random groups."""
+    by_supplier = [np.flatnonzero(data.supplier_idx == p) for p in range(len(data.suppliers))]
+    yield [c for m in by_supplier for c in np.array_split(m, max(1, int(np.ceil(len(m) / size))))]
+    for _ in range(sweeps - 1):
+        order = rng.permutation(data.n_skus)
+        yield np.array_split(order, max(1, int(np.ceil(data.n_skus / size))))
+
+
+def _solve_neighbourhood(
+    data: PlanningData,
+    prm: ModelParams,
+    cols: Columns,
+    x: np.ndarray,
+    group: np.ndarray,
+    settings: OptimizerSettings,
+    time_limit_s: float,
+) -> np.ndarray | None:
+    """Re-choose the columns of the SKUs in ``group``, all others fixed to ``x``; None without a plan."""
+    free = np.isin(cols.sku, group)
+    fixed = np.ones(data.n_skus, dtype=bool)
+    fixed[group] = False
+    others = np.where(fixed[:, None], x, 0.0)
+    cum = np.cumsum(shift_by_lead_time(others, data.lead_time), axis=1)
+    volume = data.unit_volume[fixed] @ np.maximum(0.0, prm.cautious_base[fixed] + cum[fixed])
+    value = purchase_order_value(data, others)
+    background = Background(volume, data.unit_cost @ others, value, value > 0)
+    sub = Columns(
+        sku=cols.sku[free],
+        orders=cols.orders[free],
+        cost=cols.cost[free],
+        volume=cols.volume[free],
+        spend=cols.spend[free],
+    )
+    model = build_master(data, sub, background)
     res = solve(
         model,
         mip_gap=settings.mip_gap / 10,
-        time_limit_s=remaining,
+        time_limit_s=time_limit_s,
         threads=settings.threads,
         seed=settings.seed,
+        # HiGHS 1.16's RENS sub-MIP presolve (strengthenInequalities) was seen to run for minutes on
+        # the master, deaf to time limits and interrupts; the other heuristics find its plans
+        options={"mip_heuristic_run_rens": False},
     )
     if not res.has_solution:
-        return None, f"master MIP ended '{res.status}'"
-    chosen = chosen_columns(model, cols)
-    x = np.zeros((data.n_skus, data.horizon))
-    x[cols.sku[chosen]] = cols.orders[chosen]
-    return x, f"master MIP over {len(cols.sku)} of {len(sku)} columns: {res.status}"
+        return None
+    chosen = chosen_columns(model, sub)
+    y = others.copy()
+    y[sub.sku[chosen]] = sub.orders[chosen]
+    return y
 
 
 def _best_per_sku(sku: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
@@ -399,7 +615,7 @@ def _sequential_plan(
             if time.perf_counter() > deadline:
                 break
             market.respond(int(s))
-    candidates = [_without_short_orders(data, market.x)]
+    candidates = [_without_short_orders(data, raise_short_orders(data, prm, market.x))]
     for _ in range(rounds):
         short = market.below_minimum()
         if not short.any() or time.perf_counter() > deadline:
@@ -417,9 +633,14 @@ def _sequential_plan(
                 if time.perf_counter() > deadline:
                     break
                 market.respond(int(s), keep_minimum=True)
-    candidates.append(_without_short_orders(data, market.x))
+    candidates.append(_without_short_orders(data, raise_short_orders(data, prm, market.x)))
     costs = [model_objective(data, prm, x) for x in candidates]
     return candidates[int(np.argmin(costs))]
+
+
+def _feasible_or_none(data: PlanningData, x: np.ndarray) -> np.ndarray | None:
+    """x if it meets storage, budget and minimum order values, else None."""
+    return None if weekly_limit_violations(data, x) else x
 
 
 def _without_short_orders(data: PlanningData, x: np.ndarray) -> np.ndarray:
@@ -597,8 +818,7 @@ def _least_stock_plan(data: PlanningData, prm: ModelParams) -> np.ndarray:
     The DP with holding raised by P_s / (2 H) per unit-week: a unit held all horizon then costs less
     than one unit-week short, so stock is minimised among plans with the least shortfall.
     """
-    zero = np.zeros(data.horizon)
-    inst = _instance(data, prm, zero, zero, np.zeros_like(prm.requirement))
+    inst = _instance(data, prm, Prices.zero(data))
     heavy = dataclasses.replace(inst, holding=data.holding_cost + prm.penalty / (2.0 * data.horizon))
     packs, _ = solve_lot_sizing(heavy)
     return _to_order_weeks(data, packs)

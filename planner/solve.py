@@ -61,8 +61,12 @@ def solve(
     time_limit_s: float = 60.0,
     threads: int = 1,
     seed: int = 0,
+    options: dict[str, object] | None = None,
 ) -> SolveResult:
-    """Run HiGHS on ``model``; load the solution into the model's variables when there is one."""
+    """Run HiGHS on ``model``; load the solution into the model's variables when there is one.
+
+    ``options`` are extra HiGHS options (e.g. heuristics to switch off).
+    """
     # HiGHS keeps one thread pool per process, sized by the first solve; a later solve asking for
     # another thread count fails unless the pool is reset.
     highspy.Highs.resetGlobalScheduler(True)
@@ -75,7 +79,7 @@ def solve(
         time_limit=time_limit_s,
         rel_gap=mip_gap,
         threads=threads,
-        solver_options={"random_seed": seed, "output_flag": False},
+        solver_options={"random_seed": seed, "output_flag": False, **(options or {})},
     )
     seconds = time.perf_counter() - started
     term = results.termination_condition

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -123,6 +124,7 @@ def test_dp_matches_the_mip_on_one_sku(
     demand, on_hand, pack, moq, lead, order_cost, holding, unit_cost
 ) -> None:
     """The DP through the optimiser's instance equals the full MIP's optimum (lead time, MOQ, packs)."""
+    from planner.model.pricing import Prices
     from planner.optimizer import _instance, _to_order_weeks
 
     data = make_data(
@@ -136,8 +138,8 @@ def test_dp_matches_the_mip_on_one_sku(
         unit_cost=unit_cost,
     )
     prm = model_params(data)
-    z = np.zeros(data.horizon)
-    packs, _ = solve_lot_sizing(_instance(data, prm, z, z, np.full((1, data.horizon), order_cost)))
+    prices = dataclasses.replace(Prices.zero(data), pi=np.full((1, data.horizon), order_cost))
+    packs, _ = solve_lot_sizing(_instance(data, prm, prices))
     dp_cost = model_objective(data, prm, _to_order_weeks(data, packs))
     model = build_model(data)
     res = solve(model, mip_gap=1e-9, time_limit_s=30)

@@ -8,14 +8,21 @@ from factories import make_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.accounting import arrivals, replay_paths
+from planner.accounting import arrivals, replay_paths, short_purchase_orders
 from planner.errors import InfeasibleError
 from planner.export import projection_frame, purchase_plan
 from planner.model import build_model, model_params, orders_from_model
-from planner.optimizer import OptimizerSettings, model_objective, plan_optimizer
+from planner.optimizer import (
+    OptimizerSettings,
+    _least_stock_plan,
+    _without_short_orders,
+    model_objective,
+    plan_optimizer,
+)
+from planner.repair import raise_short_orders
 from planner.results import PlanStatus
 from planner.solve import SolveStatus, solve
-from planner.verify import plan_violations
+from planner.verify import plan_violations, weekly_limit_violations
 
 DECOMPOSE = OptimizerSettings(strategy="decomposition", iterations=80, time_limit_s=60, mip_gap=1e-6)
 
@@ -146,3 +153,34 @@ def test_storage_rows_without_volume_are_skipped() -> None:
     for strategy in ("monolithic", "decomposition"):
         result = plan_optimizer(data, OptimizerSettings(strategy=strategy))
         assert sound(data, result.orders) == []
+
+
+def test_short_orders_are_raised_by_pulling_later_lines_forward() -> None:
+    """Two lines worth 50 each under a minimum order value of 100: the later one joins the first."""
+    data = make_data(np.array([[5.0, 0, 5, 0]]), unit_cost=10.0, min_order_value=100.0)
+    out = raise_short_orders(data, model_params(data), np.array([[5.0, 0, 5, 0]]))
+    assert out.tolist() == [[10.0, 0, 0, 0]]
+
+
+def test_a_short_order_that_storage_keeps_from_moving_earlier_joins_the_next_one() -> None:
+    """Pulling week 3's line into week 1 would overflow weeks 1-2 (capacity 5): week 1's line waits."""
+    data = make_data(
+        np.zeros((1, 5)), unit_cost=10.0, min_order_value=100.0, capacity=np.array([20.0, 5, 5, 15, 15])
+    )
+    out = raise_short_orders(data, model_params(data), np.array([[0.0, 5, 0, 10, 0]]))
+    assert out.tolist() == [[0.0, 0, 0, 15, 0]]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=instances())
+def test_repair_only_moves_lines_and_keeps_storage_and_budget(data) -> None:
+    """Units per SKU are kept, short orders never multiply, and a plan within storage and budget stays so."""
+    prm = model_params(data)
+    x = _least_stock_plan(data, prm)
+    out = raise_short_orders(data, prm, x)
+    assert out.sum(axis=1) == pytest.approx(x.sum(axis=1))
+    assert short_purchase_orders(data, out).sum() <= short_purchase_orders(data, x).sum()
+    limits = [v for v in weekly_limit_violations(data, x) if "minimum order value" not in v]
+    if not limits:
+        assert [v for v in weekly_limit_violations(data, out) if "minimum order value" not in v] == []
+        assert sound(data, _without_short_orders(data, out)) == []

@@ -33,8 +33,31 @@ class Columns:
     spend: np.ndarray  # [J, H]
 
 
-def build_master(data: PlanningData, cols: Columns) -> pyo.ConcreteModel:
-    """Build the master MIP over ``cols`` (pure)."""
+@dataclass(frozen=True)
+class Background:
+    """What SKUs outside the master (fixed to their plans) already use.
+
+    ``volume[t]`` storage (m3), ``spend[t]`` budget (currency, order week), ``value[p,t]``
+    purchase-order value and ``open[p,t]`` purchase orders their lines already place.
+    """
+
+    volume: np.ndarray
+    spend: np.ndarray
+    value: np.ndarray
+    open: np.ndarray
+
+    @staticmethod
+    def empty(data: PlanningData) -> Background:
+        h, p_count = data.horizon, len(data.suppliers)
+        zeros = np.zeros((p_count, h))
+        return Background(np.zeros(h), np.zeros(h), zeros, zeros.astype(bool))
+
+
+def build_master(
+    data: PlanningData, cols: Columns, background: Background | None = None
+) -> pyo.ConcreteModel:
+    """Build the master MIP over ``cols`` (pure); ``background`` = what fixed SKUs already use."""
+    bg = background or Background.empty(data)
     m = pyo.ConcreteModel(name="master")
     j_all = range(len(cols.sku))
     m.J = pyo.Set(initialize=list(j_all))
@@ -42,12 +65,12 @@ def build_master(data: PlanningData, cols: Columns) -> pyo.ConcreteModel:
         initialize=[(p, t) for p in range(len(data.suppliers)) for t in range(data.horizon)], dimen=2
     )
     m.l = pyo.Var(m.J, domain=pyo.Binary)
-    m.z = pyo.Var(m.PT, domain=pyo.Binary)
+    m.z = pyo.Var(m.PT, domain=pyo.Binary, bounds=lambda m, p, t: (int(bg.open[p, t]), 1))
     define_one_column_per_sku(m, cols)
     define_purchase_order_link(m, data, cols)
-    define_master_min_order_value(m, data, cols)
-    define_master_capacity(m, data, cols)
-    define_master_budget(m, data, cols)
+    define_master_min_order_value(m, data, cols, bg)
+    define_master_capacity(m, data, cols, bg)
+    define_master_budget(m, data, cols, bg)
     m.obj = pyo.Objective(
         expr=sum(float(data.order_cost[p]) * m.z[p, t] for p, t in m.PT)
         + sum(float(cols.cost[j]) * m.l[j] for j in m.J),
@@ -81,17 +104,20 @@ def define_purchase_order_link(m: pyo.ConcreteModel, data: PlanningData, cols: C
     )
 
 
-def define_master_min_order_value(m: pyo.ConcreteModel, data: PlanningData, cols: Columns) -> None:
-    """sum_{columns of p's SKUs} value[k,t] l[k] >= MOV_p z[p,t] (currency)."""
+def define_master_min_order_value(
+    m: pyo.ConcreteModel, data: PlanningData, cols: Columns, bg: Background
+) -> None:
+    """sum_{columns of p's SKUs} value[k,t] l[k] + value_bg[p,t] >= MOV_p z[p,t] (currency)."""
     supplier_of = data.supplier_idx[cols.sku]
 
     def rule(m: pyo.ConcreteModel, p: int, t: int) -> pyo.Expression:
-        if data.min_order_value[p] <= 0:
+        need = data.min_order_value[p] - bg.value[p, t]
+        if data.min_order_value[p] <= 0 or need <= 0:
             return pyo.Constraint.Skip
         js = np.flatnonzero((supplier_of == p) & (cols.spend[:, t] > 0))
         if js.size == 0:
-            return m.z[p, t] == 0
-        return sum(float(cols.spend[j, t]) * m.l[int(j)] for j in js) >= data.min_order_value[p] * m.z[p, t]
+            return m.z[p, t] == 0 if not bg.open[p, t] else pyo.Constraint.Infeasible
+        return sum(float(cols.spend[j, t]) * m.l[int(j)] for j in js) >= float(need) * m.z[p, t]
 
     m.min_order_value = pyo.Constraint(m.PT, rule=rule)
 
@@ -108,20 +134,20 @@ def _weekly_limit(use: np.ndarray, limit: np.ndarray) -> Callable[[pyo.ConcreteM
     return rule
 
 
-def define_master_capacity(m: pyo.ConcreteModel, data: PlanningData, cols: Columns) -> None:
-    """sum_k volume[k,t] l[k] <= Cap_t (volume, cautious basis)."""
+def define_master_capacity(m: pyo.ConcreteModel, data: PlanningData, cols: Columns, bg: Background) -> None:
+    """sum_k volume[k,t] l[k] <= Cap_t - volume_bg[t] (volume, cautious basis)."""
     if data.capacity is None:
         return
     m.T = pyo.RangeSet(0, data.horizon - 1)
-    m.capacity = pyo.Constraint(m.T, rule=_weekly_limit(cols.volume, data.capacity))
+    m.capacity = pyo.Constraint(m.T, rule=_weekly_limit(cols.volume, data.capacity - bg.volume))
 
 
-def define_master_budget(m: pyo.ConcreteModel, data: PlanningData, cols: Columns) -> None:
-    """sum_k spend[k,t] l[k] <= B_t (currency, order week)."""
+def define_master_budget(m: pyo.ConcreteModel, data: PlanningData, cols: Columns, bg: Background) -> None:
+    """sum_k spend[k,t] l[k] <= B_t - spend_bg[t] (currency, order week)."""
     if data.budget is None:
         return
     m.TB = pyo.RangeSet(0, data.horizon - 1)
-    m.budget = pyo.Constraint(m.TB, rule=_weekly_limit(cols.spend, data.budget))
+    m.budget = pyo.Constraint(m.TB, rule=_weekly_limit(cols.spend, data.budget - bg.spend))
 
 
 def chosen_columns(m: pyo.ConcreteModel, cols: Columns) -> np.ndarray:

@@ -1,0 +1,127 @@
+"""Make a plan meet suppliers' minimum order values by moving order lines earlier.
+
+1. A purchase order (p, t) worth less than MOV_p is topped up with packs of the same
+   supplier's later order lines (x[s,t2], t2 > t), moved to week t, cheapest extra holding
+   per unit of value (h_s (t2 - t) / c_s) first.
+2. A purchase order still short is merged whole into the supplier's latest earlier order,
+   else (storage or budget do not allow it) into its next later one: units arrive late and
+   fall short of the target for those weeks only, where dropping the lines would leave them
+   short to the end of the horizon.
+
+Step 1 and the first choice of step 2 move lines earlier: no service target is lost, the
+cost is extra holding and earlier stock. Each move keeps MOQs (a line stays 0 or >= its
+minimum), storage capacity (cautious basis) and the weekly budget, or is not made. Purchase
+orders that stay short are left as they are (the caller drops them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from planner.accounting import purchase_order_value, shift_by_lead_time
+from planner.model.params import ModelParams
+from planner.problem import PlanningData
+
+TOL = 1e-6
+
+
+def raise_short_orders(data: PlanningData, prm: ModelParams, orders: np.ndarray) -> np.ndarray:
+    """``orders`` with short purchase orders topped up by later lines where storage and budget allow."""
+    x = orders.copy()
+    value = purchase_order_value(data, x)
+    short = (value > 0) & (value < data.min_order_value[:, None] - TOL)
+    if not short.any():
+        return x
+    book = _Book(data, prm, x)
+    for p, t in zip(*np.nonzero(short), strict=True):
+        members = np.flatnonzero(data.supplier_idx == p)
+        for s, t2 in _candidates(data, book.x, members, int(t)):
+            deficit = data.min_order_value[p] - book.value[p, t]
+            if deficit <= TOL:
+                break
+            packs = _packs_to_move(data, book.x, s, int(t), t2, deficit)
+            if packs > 0:
+                book.move([(s, packs * data.pack[s])], t2, int(t))
+    for p, t in zip(*np.nonzero(book.short()), strict=True):
+        lines = [
+            (int(s), book.x[s, t]) for s in np.flatnonzero((data.supplier_idx == p) & (book.x[:, t] > 0))
+        ]
+        earlier, later = (
+            np.flatnonzero(book.value[p, :t] > 0),
+            t + 1 + np.flatnonzero(book.value[p, t + 1 :] > 0),
+        )
+        if not (earlier.size and book.move(lines, int(t), int(earlier[-1]))) and later.size:
+            book.move(lines, int(t), int(later[0]))
+    return book.x
+
+
+class _Book:
+    """A plan with its cumulative arrivals, storage use, spend and purchase-order values."""
+
+    def __init__(self, data: PlanningData, prm: ModelParams, x: np.ndarray):
+        self.data, self.prm, self.x = data, prm, x
+        self.cum = np.cumsum(shift_by_lead_time(x, data.lead_time), axis=1)
+        self.used = data.unit_volume @ np.maximum(0.0, prm.cautious_base + self.cum)
+        self.cap = data.capacity if data.capacity is not None else np.full(data.horizon, np.inf)
+        self.spend = data.unit_cost @ x
+        self.budget = data.budget if data.budget is not None else np.full(data.horizon, np.inf)
+        self.value = purchase_order_value(data, x)
+
+    def short(self) -> np.ndarray:
+        return (self.value > 0) & (self.value < self.data.min_order_value[:, None] - TOL)
+
+    def move(self, lines: list[tuple[int, float]], src: int, dst: int) -> bool:
+        """Move each (SKU, units) line from order week ``src`` to ``dst``: all of them, or none."""
+        data, prm = self.data, self.prm
+        used, spend = self.used.copy(), self.spend.copy()
+        cums = []
+        for s, units in lines:
+            if dst + data.lead_time[s] >= data.horizon:
+                return False
+            ends = sorted((int(dst + data.lead_time[s]), int(src + data.lead_time[s])))
+            a, a2 = ends[0], min(ends[1], data.horizon)
+            new_cum = self.cum[s, a:a2] + (units if dst < src else -units)
+            base = prm.cautious_base[s, a:a2]
+            used[a:a2] += data.unit_volume[s] * (
+                np.maximum(0.0, base + new_cum) - np.maximum(0.0, base + self.cum[s, a:a2])
+            )
+            money = data.unit_cost[s] * units
+            spend[dst] += money
+            spend[src] -= money
+            cums.append((s, a, a2, new_cum, units, money))
+        if np.any(used > self.cap + TOL) or spend[dst] > self.budget[dst] + TOL:
+            return False
+        self.used, self.spend = used, spend
+        for s, a, a2, new_cum, units, money in cums:
+            p = data.supplier_idx[s]
+            self.cum[s, a:a2] = new_cum
+            self.x[s, dst] += units
+            self.x[s, src] -= units
+            self.value[p, dst] += money
+            self.value[p, src] -= money
+        return True
+
+
+def _candidates(data: PlanningData, x: np.ndarray, members: np.ndarray, t: int) -> list[tuple[int, int]]:
+    """(SKU, later order week) pairs of the supplier's lines after week t, least extra holding first."""
+    rows, weeks = np.nonzero(x[members, t + 1 :] > 0)
+    skus, weeks = members[rows], weeks + t + 1
+    # extra holding per unit of value moved: h_s (t2 - t) / c_s
+    score = data.holding_cost[skus] * (weeks - t) / np.maximum(data.unit_cost[skus], 1e-12)
+    order = np.lexsort((skus, score))
+    return [(int(skus[i]), int(weeks[i])) for i in order]
+
+
+def _packs_to_move(data: PlanningData, x: np.ndarray, s: int, t: int, t2: int, deficit: float) -> int:
+    """Whole packs of line x[s,t2] to move to week t: enough for ``deficit``, MOQs kept at both ends."""
+    pack, per_pack = data.pack[s], data.unit_cost[s] * data.pack[s]
+    if per_pack <= 0:
+        return 0
+    have = int(round(x[s, t2] / pack))
+    minimum = int(round(data.min_units[s] / pack))
+    want = int(np.ceil(deficit / per_pack - 1e-9))
+    if x[s, t] <= 0:
+        want = max(want, minimum)  # a new line in week t must reach the MOQ
+    if have - want < minimum:
+        return have  # what stays would be below the MOQ: move the whole line
+    return want
