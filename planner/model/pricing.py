@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+from pyomo.common.tee import capture_output
 from scipy import sparse
 
 from planner.model.master import Columns
@@ -126,7 +127,8 @@ def master_lp(data: PlanningData, cols: Columns, time_limit_s: float, threads: i
     lp.a_matrix_.start_ = a.indptr
     lp.a_matrix_.index_ = a.indices
     lp.a_matrix_.value_ = a.data
-    highs = highspy.Highs()
+    with capture_output(capture_fd=True):  # HiGHS prints a banner when created, before any option
+        highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("time_limit", float(max(time_limit_s, 0.1)))
     highs.setOptionValue("threads", 1)
