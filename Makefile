@@ -6,7 +6,7 @@ SCENARIO ?= scenarios/base.yaml
 OUT ?= out/base
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-all bench lint setup clean
+.PHONY: run test test-all bench lint setup clean browser
 
 setup: $(STAMP)
 
@@ -22,8 +22,20 @@ run: $(STAMP)
 	$(BIN)/planner plan $(SCENARIO) --out $(OUT) --model $(OUT)/forecast/model
 	$(BIN)/planner kpis $(SCENARIO) --out $(OUT) --model $(OUT)/forecast/model
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# Headless Chromium for the report's browser test (tests/test_report.py, marker `browser`):
+# installed from Debian when missing and we are root; otherwise that test is skipped.
+browser:
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "browser: /usr/bin/chromium present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver) \
+			|| echo "note: could not install chromium; the browser test will be skipped"; \
+	else \
+		echo "note: /usr/bin/chromium missing and not root or no apt-get; the browser test will be skipped"; \
+	fi
 
 # The peer library (statsforecast) needs pandas < 3: it gets its own environment.
 PEER := .venv-peer

@@ -247,13 +247,18 @@ def compare_scenarios(
 
 
 def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
-    """Publish costs.csv, service.csv, weekly.csv, spend_by_supplier.csv and compare.json together."""
+    """Publish costs.csv, service.csv, weekly.csv, spend_by_supplier.csv, compare.json and
+    report.html (:func:`planner.report.render_report`) together."""
+    from planner.report import render_report
+
+    report = render_report(comparison)
     with StagedOutputs(out_dir) as staged:
         staged.csv("costs.csv", comparison.costs().round(6))
         staged.csv("service.csv", comparison.service().round(6))
         staged.csv("weekly.csv", comparison.weekly().round(4))
         staged.csv("spend_by_supplier.csv", comparison.spend_by_supplier().round(4))
         staged.json("compare.json", comparison.to_dict())
+        staged.text("report.html", report)
         return staged.commit()
 
 
@@ -396,8 +401,13 @@ def service_frontier(
 
 
 def write_frontier(frontier: Frontier, out_dir: Path) -> list[Path]:
-    """Publish frontier.csv and frontier.json together."""
+    """Publish frontier.csv, frontier.json and report.html (every level as a scenario, plus the
+    frontier chart and table) together."""
+    from planner.report import frontier_comparison, render_report
+
+    report = render_report(frontier_comparison(frontier), frontier)
     with StagedOutputs(out_dir) as staged:
         staged.csv("frontier.csv", frontier.table().round(6))
         staged.json("frontier.json", frontier.to_dict())
+        staged.text("report.html", report)
         return staged.commit()

@@ -112,6 +112,10 @@ class StagedOutputs:
         text = json.dumps(_finite(obj), indent=2, default=str)
         self._stage(name, lambda p: p.write_text(text + "\n", encoding="utf-8"))
 
+    def text(self, name: str, text: str) -> None:
+        """Stage a UTF-8 text file (e.g. an HTML report)."""
+        self._stage(name, lambda p: p.write_text(text, encoding="utf-8"))
+
     def parquet(self, name: str, frame: pd.DataFrame) -> None:
         self._stage(name, lambda p: frame.to_parquet(p, index=False))
 

@@ -24,7 +24,14 @@ from planner.compare import (
 from planner.errors import PlannerError
 from planner.pipeline import run_simulation
 
-COMPARE_FILES = ["compare.json", "costs.csv", "service.csv", "spend_by_supplier.csv", "weekly.csv"]
+COMPARE_FILES = [
+    "compare.json",
+    "costs.csv",
+    "report.html",
+    "service.csv",
+    "spend_by_supplier.csv",
+    "weekly.csv",
+]
 QUICK = {
     "horizon_weeks": 6,
     "policy": "classical",
@@ -152,7 +159,7 @@ def test_frontier_plans_every_level_on_one_forecast(
     out = tmp_path / "frontier"
     cli_result = cli("frontier", scenario, "--levels", "0.5,0.8,0.99", "--out", out)
     assert cli_result.exit_code == 0, cli_result.output
-    assert sorted(p.name for p in out.iterdir()) == ["frontier.csv", "frontier.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["frontier.csv", "frontier.json", "report.html"]
     assert "0.99" in cli_result.output and "wrote" in cli_result.output
     table = pd.read_csv(out / "frontier.csv")
     assert list(table["level"]) == list(levels)
