@@ -39,6 +39,13 @@ MODEL = click.option(
     help="Use the forecast model saved by 'planner forecast' (its model/ folder) instead of training one.",
 )
 
+POLICY = click.option(
+    "--policy",
+    type=click.Choice(["optimizer", "classical"]),
+    default=None,
+    help="Planning policy (default: the scenario's 'policy').",
+)
+
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
@@ -96,12 +103,7 @@ def validate(scenario: Path) -> None:
 @main.command()
 @SCENARIO
 @OUT
-@click.option(
-    "--policy",
-    type=click.Choice(["optimizer", "classical"]),
-    default=None,
-    help="Planning policy (default: the scenario's 'policy').",
-)
+@POLICY
 @MODEL
 def plan(scenario: Path, out_dir: Path, policy: str | None, model_dir: Path | None) -> None:
     """Plan weekly purchases and write purchase_plan.csv, projection.csv, summary.json, manifest.json.
@@ -246,12 +248,7 @@ SIMULATION_ROWS = (
 @main.command()
 @SCENARIO
 @OUT
-@click.option(
-    "--policy",
-    type=click.Choice(["optimizer", "classical"]),
-    default=None,
-    help="Planning policy (default: the scenario's 'policy').",
-)
+@POLICY
 @MODEL
 @click.option(
     "--actuals",
@@ -297,14 +294,6 @@ def simulate(
     out.print(table)
     for path in written:
         out.print(f"wrote {path}")
-
-
-POLICY = click.option(
-    "--policy",
-    type=click.Choice(["optimizer", "classical"]),
-    default=None,
-    help="Planning policy (default: each scenario's 'policy').",
-)
 
 
 def _fmt(value: float, fmt: str) -> str:
