@@ -594,7 +594,8 @@ def _sequential_plan(
     """A feasible plan by best responses: each SKU in turn re-plans exactly given all the others.
 
     1. Every SKU takes its least-stock plan, so no SKU is squeezed out of storage by those planned
-       before it.
+       before it; when even those overflow storage, every SKU starts from no orders instead, so the
+       SKUs planned first (most shortfall cost per m3) get the room and the others what is left.
     2. SKU by SKU (most shortfall cost per unit volume first), the exact DP re-plans with true costs
        plus the Lagrangian budget prices, hard limits at what the others leave (storage per week less
        a small margin, budget per order week), and purchase orders that others already place costing
@@ -607,7 +608,7 @@ def _sequential_plan(
     Returns the cheaper of the plans after steps 2 and 4 (short orders dropped); stops early at
     ``deadline`` (``time.perf_counter()`` seconds).
     """
-    market = _Market(data, prm, _least_stock_plan(data, prm), mu)
+    market = _Market(data, prm, _starting_plan(data, prm), mu)
     density = prm.penalty / np.maximum(data.unit_volume, 1e-12)
     order = np.argsort(-density, kind="stable")
     for _ in range(passes):
@@ -810,6 +811,17 @@ class _Market:
         self.spend[s] = new_spend
         self.lines[p] += (new > 0).astype(np.int64) - (self.x[s] > 0).astype(np.int64)
         self.x[s] = new
+
+
+def _starting_plan(data: PlanningData, prm: ModelParams) -> np.ndarray:
+    """The least-stock plan when it fits in storage, else no orders (see :func:`_sequential_plan`)."""
+    least = _least_stock_plan(data, prm)
+    if data.capacity is None:
+        return least
+    volume = data.unit_volume @ np.maximum(
+        0.0, prm.cautious_base + np.cumsum(shift_by_lead_time(least, data.lead_time), axis=1)
+    )
+    return least if np.all(volume <= data.capacity + 1e-9) else np.zeros_like(least)
 
 
 def _least_stock_plan(data: PlanningData, prm: ModelParams) -> np.ndarray:
