@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,12 +65,33 @@ class _State:
 
 def plan_classical(data: PlanningData) -> PolicyResult:
     """Run the classical policy on ``data``; the result respects every hard rule."""
-    started = time.perf_counter()
-    check_feasible(data)
     kpi = sku_kpis(data)
     ss = kpi["safety_stock"].to_numpy()
-    lot = kpi["order_quantity"].to_numpy()
-    mu = kpi["mean_weekly_demand"].to_numpy()
+    padded_mean = np.concatenate([data.demand_mean, np.repeat(data.demand_mean[:, -1:], 53, axis=1)], axis=1)
+
+    def reorder_point(t: int) -> np.ndarray:
+        return (
+            np.array([padded_mean[s, t : t + data.lead_time[s] + 1].sum() for s in range(data.n_skus)]) + ss
+        )
+
+    active = kpi["mean_weekly_demand"].to_numpy() > 0
+    return reorder_plan(data, "classical", reorder_point, kpi["order_quantity"].to_numpy(), active)
+
+
+def reorder_plan(
+    data: PlanningData,
+    name: str,
+    reorder_point: Callable[[int], np.ndarray],
+    lot: np.ndarray,
+    active: np.ndarray,
+) -> PolicyResult:
+    """Weekly review: order ``max(lot_s, ROP[s,t] - IP[s,t])`` when ``IP < ROP``, then the hard rules.
+
+    ``reorder_point(t)`` gives ROP[., t] in units; ``lot`` the smallest lot per SKU (EOQ, or 0 for
+    an order-up-to policy); only ``active`` SKUs are ever ordered.
+    """
+    started = time.perf_counter()
+    check_feasible(data)
     h = data.horizon
     state = _State(
         orders=np.zeros((data.n_skus, h)),
@@ -84,24 +106,25 @@ def plan_classical(data: PlanningData) -> PolicyResult:
     state.base = data.on_hand[:, None] + np.cumsum(state.receipts, axis=1) - sold_before
     state.used = data.unit_volume @ np.maximum(0.0, state.base)
     notes: list[str] = []
-    padded_mean = np.concatenate([data.demand_mean, np.repeat(data.demand_mean[:, -1:], 53, axis=1)], axis=1)
+    scale = np.maximum(data.demand_mean.mean(axis=1), TOL)
     for t in range(h):
         _, end = mean_projection(data, state.receipts)
         stock = data.on_hand if t == 0 else end[:, t - 1]
         position = stock + state.receipts[:, t:].sum(axis=1)
-        rop = np.array([padded_mean[s, t : t + data.lead_time[s] + 1].sum() for s in range(data.n_skus)]) + ss
-        due = (position < rop - TOL) & (t + data.lead_time < h) & (mu > 0)
-        urgency = (position - rop) / np.maximum(mu, TOL)
+        rop = reorder_point(t)
+        due = (position < rop - TOL) & (t + data.lead_time < h) & active
+        urgency = (position - rop) / scale
         wanted = {s: max(lot[s], rop[s] - position[s]) for s in np.flatnonzero(due)}
         for p in _suppliers_by_urgency(data, wanted, urgency):
             _order_from_supplier(data, state, p, t, wanted, urgency, notes)
     log.info(
-        "classical policy: %d order lines in %.2f s",
+        "%s policy: %d order lines in %.2f s",
+        name,
         int((state.orders > 0).sum()),
         time.perf_counter() - started,
     )
     return PolicyResult(
-        "classical",
+        name,
         state.orders,
         PlanStatus.HEURISTIC,
         timings={"policy": time.perf_counter() - started},

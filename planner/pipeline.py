@@ -157,19 +157,31 @@ def fit_forecaster(prep: Prepared, step: Step = quiet) -> Forecaster:
     """The scenario's forecaster, trained on the history before the plan start (or loaded)."""
     spec = prep.scenario.forecast
     lead = forecast_gap(prep)
-    context = {
-        "attributes": prep.items.reindex(columns=["category", "supplier"]),
-        "events": prep.dataset.calendar,
-    }
     with _model_errors(spec.model):
         if spec.load is not None:
             step(f"loading the forecast model in {spec.load}")
-            model = load_saved_model(spec.load, prep.history)
-            if isinstance(model, QuantileForecaster):
-                model.update(prep.history, **context)
-            return model
+            return update_forecaster(prep, load_saved_model(spec.load, prep.history))
         step(f"forecasting with '{spec.model}'")
-        return make_forecaster(spec, horizon=lead + len(prep.weeks)).fit(prep.history, **context)
+        return make_forecaster(spec, horizon=lead + len(prep.weeks)).fit(
+            prep.history, **forecast_context(prep)
+        )
+
+
+def forecast_context(prep: Prepared) -> dict[str, pd.DataFrame]:
+    """What forecasters may use besides the history: item attributes and calendar events."""
+    return {
+        "attributes": prep.items.reindex(columns=["category", "supplier"]),
+        "events": prep.dataset.calendar,
+    }
+
+
+def update_forecaster(prep: Prepared, model: Forecaster) -> Forecaster:
+    """A fitted model made to forecast from the end of ``prep.history`` without retraining
+    (quantile models; other models are returned as they are)."""
+    if isinstance(model, QuantileForecaster):
+        with _model_errors(model.name):
+            model.update(prep.history, **forecast_context(prep))
+    return model
 
 
 @contextmanager

@@ -152,6 +152,28 @@ class SimulationSpec(_Strict):
     )
 
 
+BacktestPolicy = Literal["optimizer", "classical", "base_stock", "perfect_foresight"]
+
+
+class BacktestSpec(_Strict):
+    """How ``planner backtest`` replays policies over the last weeks of history.
+
+    ``origins``: weekly origins (the last ``origins`` history weeks); ``refit_every``: weeks
+    between forecaster fits (in between a fitted model forecasts from the newer history without
+    retraining; 1 = refit at every origin); ``policies``: which to run side by side;
+    ``time_limit_s``: the optimiser's limit per origin (default ``solver.time_limit_s``);
+    ``base_stock_window``: weeks of history behind the base-stock policy's empirical quantiles.
+    """
+
+    origins: int = Field(12, ge=1, le=156)
+    refit_every: int = Field(4, ge=1)
+    policies: list[BacktestPolicy] = Field(
+        default_factory=lambda: ["optimizer", "classical", "base_stock", "perfect_foresight"], min_length=1
+    )
+    time_limit_s: float | None = Field(None, gt=0)
+    base_stock_window: int = Field(52, ge=2)
+
+
 class Scenario(_Strict):
     """One planning run: data, horizon, targets, constraints and what-if changes."""
 
@@ -180,6 +202,7 @@ class Scenario(_Strict):
     forecast: ForecastSpec = ForecastSpec()
     solver: SolverSpec = SolverSpec()
     simulation: SimulationSpec = SimulationSpec()
+    backtest: BacktestSpec = BacktestSpec()
     demand_scale: list[DemandScale] = []
     items: list[ItemChange] = []
     suppliers: dict[str, SupplierChange] = {}
