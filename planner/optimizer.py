@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyomo.environ as pyo
 
 from planner.accounting import purchase_order_value, shift_by_lead_time, short_purchase_orders
 from planner.classical import plan_classical
@@ -57,8 +58,21 @@ log = logging.getLogger(__name__)
 TOP_UP_MARGIN = 0.03  # share of storage best responses leave free for minimum-order-value top-ups
 TARGET_SHARE = 0.05  # subgradient: aim this share above the best bound
 SMOOTHING = 0.5  # column generation: weight of the best prices so far in the pricing prices
-SUBGRADIENT_SHARE = 0.1  # of the time limit
-DUAL_SHARE = 0.4  # of the time limit: subgradient and column generation together
+# Work is sized deterministically from the instance and the time limit, so the same inputs give the
+# same plan whatever the machine's load; the time limit itself is only a safety net, and a plan cut
+# short by it says so in its notes. The sizes are planning rates tuned on the bundled company
+# (240 SKUs x 26 weeks, 60 s, 2 cores): 15 column-generation rounds and 8 master neighbourhoods,
+# 44 s in all, gap 4.9 % above the purchase floor (the time-shared phases before: 60 s, 2 to 4.4 %).
+ROUND_SECONDS_PER_CELL = 1.6e-4  # planned seconds of one column-generation round per SKU-week
+NEIGHBOURHOOD_SECONDS = 1.5  # planned seconds of one master neighbourhood
+COLUMN_SHARE = 0.25  # of the time limit: planned column-generation work
+MASTER_SHARE = 0.2  # of the time limit: planned master MIP work
+NEIGHBOURHOOD_NODES = 2000  # branch-and-bound nodes of one master neighbourhood at most
+NEIGHBOURHOOD_GAP_SHARE = 0.2  # a neighbourhood MIP stops within this share of the target gap
+# safety nets (shares of the time limit at which a phase stops whatever its work left)
+SUBGRADIENT_SHARE = 0.15
+DUAL_SHARE = 0.5
+SEQUENTIAL_SHARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -77,7 +91,7 @@ class OptimizerSettings:
     column_rounds: int = 40  # column generation: rounds at most
     neighbourhood_skus: int = 60  # master MIP: SKUs freed at once
     neighbourhood_sweeps: int = 3  # master MIP: sweeps over all SKUs at most (1st by supplier, then random)
-    neighbourhood_time_s: float = 10.0  # master MIP: time limit of one neighbourhood
+    neighbourhood_time_s: float = 30.0  # master MIP: time limit of one neighbourhood (a safety net)
     lp_columns_per_sku: int = 5  # column generation: columns per SKU in the master LP
 
 
@@ -96,6 +110,35 @@ class _Pool:
                 self.seen.add(key)
                 self.sku.append(s)
                 self.orders.append(orders[s].copy())
+
+
+@dataclass
+class _Clock:
+    """The time limit as safety nets; remembers which phases they cut short."""
+
+    started: float
+    limit: float
+    cut: list[str] = field(default_factory=list)
+
+    def left(self, share: float = 1.0) -> float:
+        """Seconds until ``share`` of the time limit has passed."""
+        return self.started + share * self.limit - time.perf_counter()
+
+    def past(self, share: float, phase: str) -> bool:
+        """True (and ``phase`` recorded) once ``share`` of the time limit has passed."""
+        if self.left(share) >= 0:
+            return False
+        if phase not in self.cut:
+            self.cut.append(phase)
+        return True
+
+
+def work_plan(data: PlanningData, settings: OptimizerSettings) -> tuple[int, int]:
+    """(column-generation rounds, master neighbourhoods): deterministic, from size and time limit."""
+    cells = max(data.n_skus * data.horizon, 1)
+    rounds = int(COLUMN_SHARE * settings.time_limit_s / (ROUND_SECONDS_PER_CELL * cells))
+    neighbourhoods = int(MASTER_SHARE * settings.time_limit_s / NEIGHBOURHOOD_SECONDS)
+    return int(np.clip(rounds, 2, settings.column_rounds)), max(neighbourhoods, 1)
 
 
 def objective_terms(
@@ -229,8 +272,8 @@ def _solve_monolithic(data: PlanningData, prm: ModelParams, settings: OptimizerS
 
 
 def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerSettings) -> PolicyResult:
-    started = time.perf_counter()
-    deadline = started + settings.time_limit_s
+    clock = _Clock(time.perf_counter(), settings.time_limit_s)
+    rounds_planned, neighbourhoods = work_plan(data, settings)
     classical = plan_classical(data).orders
     pool = _Pool()
     pool.add(np.zeros_like(classical))
@@ -242,34 +285,36 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
     if least is not None:
         pool.add(least)
         best.offer(model_objective(data, prm, least), least)
-    limit = settings.time_limit_s
-    iterations = _subgradient(data, prm, settings, pool, best, until=started + SUBGRADIENT_SHARE * limit)
-    t_lagrange = time.perf_counter() - started
-    rounds = _column_generation(data, prm, settings, pool, best, until=started + DUAL_SHARE * limit)
-    t_colgen = time.perf_counter() - started - t_lagrange
-    greedy = _sequential_plan(data, prm, best.prices.mu, deadline=started + 0.7 * settings.time_limit_s)
+    marks = [time.perf_counter()]
+    iterations = _subgradient(data, prm, settings, pool, best, clock)
+    marks.append(time.perf_counter())
+    rounds = _column_generation(data, prm, settings, pool, best, clock, rounds_planned)
+    marks.append(time.perf_counter())
+    greedy = _sequential_plan(data, prm, best.prices.mu, clock=clock)
     pool.add(greedy)
     best.offer(model_objective(data, prm, greedy), greedy)
-    t_greedy = time.perf_counter() - started - t_lagrange - t_colgen
-    if deadline - time.perf_counter() > 0.1 * settings.time_limit_s:
-        master_orders, master_note = _master(data, prm, pool, best.prices, best.orders, settings, deadline)
-    else:
-        master_orders, master_note = best.orders, "master MIP skipped: time budget used up"
+    marks.append(time.perf_counter())
+    master_orders, master_note = _master(
+        data, prm, pool, best.prices, best.orders, settings, clock, neighbourhoods
+    )
     best.offer(model_objective(data, prm, master_orders), master_orders)
+    marks.append(time.perf_counter())
     total_gap, decision_gap = _gaps(best.ub, best.lb, prm.purchase_floor)
     status = PlanStatus.OPTIMAL if decision_gap <= settings.mip_gap else PlanStatus.FEASIBLE
-    timings = {
-        "lagrangian": t_lagrange,
-        "column_generation": t_colgen,
-        "sequential": t_greedy,
-        "master": time.perf_counter() - started - t_lagrange - t_colgen - t_greedy,
-    }
+    phases = ("lagrangian", "column_generation", "sequential", "master")
+    timings = {name: b - a for name, a, b in zip(phases, marks[:-1], marks[1:], strict=True)}
+    timings["lagrangian"] += marks[0] - clock.started
     notes = [
         f"strategy: decomposition ({iterations} subgradient iterations, {rounds} column-generation rounds, "
         f"{len(pool.sku)} columns); gap {decision_gap:.4%} on costs above the purchase floor, "
         f"{total_gap:.4%} on the objective",
         master_note,
     ]
+    if clock.cut:
+        notes.append(
+            f"the time limit cut short: {', '.join(clock.cut)}; a rerun may give a different plan "
+            "(raise solver.time_limit_s for a reproducible one)"
+        )
     return PolicyResult(
         "optimizer",
         best.orders,
@@ -347,7 +392,7 @@ def _relax(data: PlanningData, prm: ModelParams, prices: Prices) -> _Relaxed:
 
 
 def _subgradient(
-    data: PlanningData, prm: ModelParams, settings: OptimizerSettings, pool: _Pool, best: _Best, until: float
+    data: PlanningData, prm: ModelParams, settings: OptimizerSettings, pool: _Pool, best: _Best, clock: _Clock
 ) -> int:
     """Polyak subgradient steps from the start prices: cheap, diverse columns and a first bound.
 
@@ -369,7 +414,7 @@ def _subgradient(
             best.offer(model_objective(data, prm, rel.orders), rel.orders)
         _, gap = _gaps(best.ub, best.lb, prm.purchase_floor)
         log.debug("subgradient %d: LB %.2f UB %.2f gap %.4f", it, rel.lb, best.ub, gap)
-        if gap <= settings.mip_gap / 2 or time.perf_counter() > until:
+        if gap <= settings.mip_gap / 2 or clock.past(SUBGRADIENT_SHARE, "subgradient"):
             return it + 1
         g_pi = (rel.orders > 0).astype(float) - rel.z[data.supplier_idx].astype(float)
         g_lam = rel.volume - cap if cap is not None else np.zeros(data.horizon)
@@ -390,17 +435,23 @@ def _subgradient(
 
 
 def _column_generation(
-    data: PlanningData, prm: ModelParams, settings: OptimizerSettings, pool: _Pool, best: _Best, until: float
+    data: PlanningData,
+    prm: ModelParams,
+    settings: OptimizerSettings,
+    pool: _Pool,
+    best: _Best,
+    clock: _Clock,
+    max_rounds: int,
 ) -> int:
     """Dantzig-Wolfe rounds: duals of the restricted master LP price new columns in the DP.
 
     Pricing happens at a blend of the LP duals and the best prices so far (Wentges smoothing),
     which damps the oscillation of raw duals. Every pricing gives a valid bound. Stops when the
-    bound is within half the target gap of the LP value, or at ``until``.
+    bound is within half the target gap of the LP value, after ``max_rounds``, or at the safety net.
     """
     rounds, active = 0, np.zeros(0, dtype=bool)
     fresh = [best.orders]
-    while rounds < settings.column_rounds and time.perf_counter() < until:
+    while rounds < max_rounds and not clock.past(DUAL_SHARE, "column generation"):
         # the LP's columns only grow (no cycling): the previous ones, the newest, the k best at start
         k = settings.lp_columns_per_sku if rounds == 0 else 0
         cols, active = _candidate_columns(
@@ -412,8 +463,9 @@ def _column_generation(
             k,
             np.r_[active, np.zeros(len(pool.sku) - len(active), dtype=bool)],
         )
-        lp = master_lp(data, cols, time_limit_s=until - time.perf_counter(), threads=settings.threads)
+        lp = master_lp(data, cols, time_limit_s=clock.left(DUAL_SHARE), threads=settings.threads)
         if lp is None:
+            clock.past(DUAL_SHARE, "column generation")
             break
         rounds += 1
         before = len(pool.sku)
@@ -480,7 +532,8 @@ def _master(
     prices: Prices,
     incumbent: np.ndarray,
     settings: OptimizerSettings,
-    deadline: float,
+    clock: _Clock,
+    max_neighbourhoods: int,
 ) -> tuple[np.ndarray, str]:
     """Improve the incumbent by the restricted master MIP over neighbourhoods of SKUs (fix and optimise).
 
@@ -490,7 +543,7 @@ def _master(
     enter the master only as what they use (:class:`Background`). A small master solves in
     seconds where the whole one stalls; the incumbent stays feasible in every neighbourhood, so
     the plan never gets worse. Stops after a sweep without improvement, after
-    ``neighbourhood_sweeps`` sweeps, or at ``deadline``.
+    ``neighbourhood_sweeps`` sweeps or ``max_neighbourhoods`` neighbourhoods, or at the time limit.
     """
     low, high = settings.columns_per_sku
     per_sku = int(np.clip(settings.master_columns // max(data.n_skus, 1), low, high))
@@ -501,15 +554,20 @@ def _master(
     for sweep in _neighbourhoods(data, settings.neighbourhood_skus, settings.neighbourhood_sweeps, rng):
         better = False
         for group in sweep:
-            remaining = deadline - time.perf_counter()
-            if remaining < 0.5:
+            if solved >= max_neighbourhoods:
                 break
-            limit = min(remaining, settings.neighbourhood_time_s)
+            if clock.left() < 0.5:
+                clock.cut.append("master MIP")
+                break
+            limit = min(clock.left(), settings.neighbourhood_time_s)
+            t0 = time.perf_counter()
             y = _solve_neighbourhood(data, prm, cols, x, group, settings, limit)
+            if time.perf_counter() - t0 >= limit - 0.05 and "master MIP" not in clock.cut:
+                clock.cut.append("master MIP")  # HiGHS stopped at its time limit, not its node limit
             solved += 1
             if y is not None and (c := model_objective(data, prm, y)) < cost - 1e-6 * max(1.0, abs(cost)):
                 x, cost, improved, better = y, c, improved + 1, True
-        if not better:
+        if not better or solved >= max_neighbourhoods or "master MIP" in clock.cut:
             break
     note = (
         f"master MIP: {solved} neighbourhoods of up to {settings.neighbourhood_skus} SKUs over "
@@ -557,13 +615,14 @@ def _solve_neighbourhood(
     model = build_master(data, sub, background)
     res = solve(
         model,
-        mip_gap=settings.mip_gap / 10,
+        mip_gap=settings.mip_gap * NEIGHBOURHOOD_GAP_SHARE,
         time_limit_s=time_limit_s,
         threads=settings.threads,
         seed=settings.seed,
         # HiGHS 1.16's RENS sub-MIP presolve (strengthenInequalities) was seen to run for minutes on
         # the master, deaf to time limits and interrupts; the other heuristics find its plans
-        options={"mip_heuristic_run_rens": False},
+        options={"mip_heuristic_run_rens": False, "mip_max_nodes": NEIGHBOURHOOD_NODES},
+        start=_incumbent_start(model, sub, x),
     )
     if not res.has_solution:
         return None
@@ -571,6 +630,13 @@ def _solve_neighbourhood(
     y = others.copy()
     y[sub.sku[chosen]] = sub.orders[chosen]
     return y
+
+
+def _incumbent_start(model: pyo.ConcreteModel, sub: Columns, x: np.ndarray) -> list[tuple[pyo.Var, float]]:
+    """The master's column choice that reproduces ``x`` for the free SKUs (a MIP start); purchase
+    order binaries are left for HiGHS to complete."""
+    same = (sub.orders == x[sub.sku]).all(axis=1)
+    return [(model.l[j], float(same[j])) for j in range(len(sub.sku))]
 
 
 def _best_per_sku(sku: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
@@ -587,9 +653,9 @@ def _sequential_plan(
     data: PlanningData,
     prm: ModelParams,
     mu: np.ndarray,
-    deadline: float = np.inf,
     passes: int = 2,
     rounds: int = 3,
+    clock: _Clock | None = None,
 ) -> np.ndarray:
     """A feasible plan by best responses: each SKU in turn re-plans exactly given all the others.
 
@@ -605,24 +671,29 @@ def _sequential_plan(
     4. Lines of orders that stay short are dropped and every SKU re-plans once more under rules that
        keep all purchase orders at or above their minimum value.
 
-    Returns the cheaper of the plans after steps 2 and 4 (short orders dropped); stops early at
-    ``deadline`` (``time.perf_counter()`` seconds).
+    Returns the cheaper of the plans after steps 2 and 4 (short orders dropped); ``clock`` stops it
+    early at its safety net.
     """
+    clock = clock or _Clock(time.perf_counter(), np.inf)
+
+    def late() -> bool:
+        return clock.past(SEQUENTIAL_SHARE, "best responses")
+
     market = _Market(data, prm, _starting_plan(data, prm), mu)
     density = prm.penalty / np.maximum(data.unit_volume, 1e-12)
     order = np.argsort(-density, kind="stable")
     for _ in range(passes):
         for s in order:
-            if time.perf_counter() > deadline:
+            if late():
                 break
             market.respond(int(s))
     candidates = [_without_short_orders(data, raise_short_orders(data, prm, market.x))]
     for _ in range(rounds):
         short = market.below_minimum()
-        if not short.any() or time.perf_counter() > deadline:
+        if not short.any() or late():
             break
         for p, t in zip(*np.nonzero(short), strict=True):
-            if time.perf_counter() > deadline:
+            if late():
                 break
             market.raise_order(int(p), int(t))
     short = market.below_minimum()
@@ -631,7 +702,7 @@ def _sequential_plan(
             market.drop_lines(int(s), short[data.supplier_idx[s]])
         for _ in range(passes):
             for s in order:
-                if time.perf_counter() > deadline:
+                if late():
                     break
                 market.respond(int(s), keep_minimum=True)
     candidates.append(_without_short_orders(data, raise_short_orders(data, prm, market.x)))

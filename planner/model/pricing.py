@@ -127,6 +127,9 @@ def master_lp(data: PlanningData, cols: Columns, time_limit_s: float, threads: i
     lp.a_matrix_.start_ = a.indptr
     lp.a_matrix_.index_ = a.indices
     lp.a_matrix_.value_ = a.data
+    # HiGHS keeps one thread pool per process, sized by its first solve: after a MIP on more threads
+    # this one-thread LP would fail at once (and column generation silently stop) unless it is reset
+    highspy.Highs.resetGlobalScheduler(True)
     with capture_output(capture_fd=True):  # HiGHS prints a banner when created, before any option
         highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
@@ -139,7 +142,7 @@ def master_lp(data: PlanningData, cols: Columns, time_limit_s: float, threads: i
     highs.run()
     log.info("master LP: %s in %.2f s", highs.getModelStatus(), highs.getRunTime())
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        log.info("master LP ended %s", highs.getModelStatus())
+        log.warning("master LP ended %s; column generation stops", highs.getModelStatus())
         return None
     dual = -np.asarray(highs.getSolution().row_dual)
     pi = np.zeros((s_count, h))
