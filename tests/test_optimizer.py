@@ -184,3 +184,60 @@ def test_repair_only_moves_lines_and_keeps_storage_and_budget(data) -> None:
     if not limits:
         assert [v for v in weekly_limit_violations(data, out) if "minimum order value" not in v] == []
         assert sound(data, _without_short_orders(data, out)) == []
+
+
+def _company(seed: int = 3, skus: int = 40, weeks: int = 12):
+    """A seeded multi-supplier instance with binding storage, MOQs, packs and minimum order values."""
+    rng = np.random.default_rng(seed)
+    demand = rng.poisson(rng.uniform(2, 30, size=(skus, 1)), size=(skus, weeks)).astype(float)
+    return make_data(
+        demand,
+        supplier_idx=rng.integers(0, 3, skus),
+        n_suppliers=3,
+        lead_time=rng.integers(0, 3, skus),
+        pack=rng.choice([1, 6, 12], skus),
+        moq=rng.choice([0, 12, 24], skus),
+        unit_cost=rng.uniform(1, 20, skus),
+        unit_volume=rng.uniform(0.01, 0.05, skus),
+        holding_cost=0.05,
+        order_cost=[80.0, 120.0, 60.0],
+        min_order_value=[0.0, 300.0, 150.0],
+        capacity=float(0.6 * (rng.uniform(0.01, 0.05, skus) * demand.sum(axis=1)).sum() / 4),
+    )
+
+
+def test_decomposition_gives_the_same_plan_twice_in_one_process() -> None:
+    """Work is sized from the instance, not the clock, and HiGHS runs on two threads: the same inputs
+    give the same plan, also after other solves in the process (column generation once stopped
+    silently after any two-thread MIP, changing later plans)."""
+    data = _company()
+    settings_ = OptimizerSettings(strategy="decomposition", time_limit_s=60, threads=2)
+    first, second = plan_optimizer(data, settings_), plan_optimizer(data, settings_)
+    np.testing.assert_array_equal(first.orders, second.orders)
+    assert first.notes[:2] == second.notes[:2]
+    assert " 0 column-generation rounds" not in second.notes[0]
+    assert not any("time limit cut short" in n for n in first.notes)
+
+
+def test_master_lp_solves_after_a_two_thread_mip() -> None:
+    from planner.model.pricing import Columns, master_lp
+
+    data = _company(skus=6, weeks=6)
+    solve(build_model(data), threads=2, time_limit_s=30)
+    zero = np.zeros((data.n_skus, data.horizon))
+    prm = model_params(data)
+    cols = Columns(
+        sku=np.arange(data.n_skus),
+        orders=zero,
+        cost=model_objective_rows(data, prm, zero),
+        volume=data.unit_volume[:, None] * np.maximum(0.0, prm.cautious_base),
+        spend=zero,
+    )
+    assert master_lp(data, cols, time_limit_s=30, threads=1) is not None
+
+
+def model_objective_rows(data, prm, orders) -> np.ndarray:
+    from planner.optimizer import objective_terms
+
+    terms = objective_terms(data, prm, orders)
+    return terms["lines"] + terms["purchase"] + terms["holding"] + terms["shortfall"]
