@@ -127,6 +127,14 @@ def plan(scenario: Path, out_dir: Path, policy: str | None, model_dir: Path | No
         f"{s['policy']} plan ({s['status']}) for {s['horizon']['start']}..{s['horizon']['end']}: "
         f"{s['counts']['order_lines']} order lines, {s['counts']['purchase_orders']} purchase orders"
     )
+    if s["objective"] is not None:
+        out.print(
+            f"model objective {s['objective']:,.0f}, lower bound {s['bound']:,.0f}: gap {s['gap']:.2%} "
+            "on the costs above the purchase floor"
+        )
+        for note in s["notes"]:
+            if "time limit" in note:
+                err.print(f"[yellow]note:[/] {escape(note)}")
     out.print(
         f"expected costs: purchase {c['purchase']:,.0f}, ordering {c['ordering']:,.0f}, "
         f"holding {c['holding']:,.0f}, shortage {c['shortage']:,.0f}, total {c['total']:,.0f}"

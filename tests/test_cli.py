@@ -71,6 +71,7 @@ def test_plan_writes_every_output_with_its_columns(planned: tuple[Path, str]) ->
     assert summary["bound"] <= summary["objective"]
     assert 0 <= summary["gap"] < 1
     assert "order lines" in text and "wrote" in text
+    assert f"gap {summary['gap']:.2%}" in text
 
 
 def test_same_inputs_give_the_same_plan(planned: tuple[Path, str], tmp_path: Path, base_yaml: Path) -> None:
