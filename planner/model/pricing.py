@@ -142,7 +142,7 @@ def master_lp(data: PlanningData, cols: Columns, time_limit_s: float, threads: i
     highs.run()
     log.info("master LP: %s in %.2f s", highs.getModelStatus(), highs.getRunTime())
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        log.warning("master LP ended %s; column generation stops", highs.getModelStatus())
+        log.info("master LP ended %s; column generation stops", highs.getModelStatus())
         return None
     dual = -np.asarray(highs.getSolution().row_dual)
     pi = np.zeros((s_count, h))
