@@ -46,6 +46,7 @@ from planner.feasibility import check_feasible
 from planner.lotsizing import LotSizingInstance, solve_lot_sizing
 from planner.model.master import Background, Columns, build_master, chosen_columns
 from planner.model.monolithic import build_model, orders_from_model
+from planner.model.objective import model_objective, objective_terms
 from planner.model.params import ModelParams, model_params
 from planner.model.pricing import Prices, master_lp
 from planner.problem import PlanningData
@@ -138,39 +139,10 @@ def work_plan(data: PlanningData, settings: OptimizerSettings) -> tuple[int, int
     cells = max(data.n_skus * data.horizon, 1)
     rounds = int(COLUMN_SHARE * settings.time_limit_s / (ROUND_SECONDS_PER_CELL * cells))
     neighbourhoods = int(MASTER_SHARE * settings.time_limit_s / NEIGHBOURHOOD_SECONDS)
-    return int(np.clip(rounds, 2, settings.column_rounds)), max(neighbourhoods, 1)
-
-
-def objective_terms(
-    data: PlanningData, prm: ModelParams, orders: np.ndarray, sku: np.ndarray | None = None
-) -> dict[str, np.ndarray]:
-    """Per-row model costs of order vectors ``orders[j, t]`` (units by order week) for SKUs ``sku[j]``.
-
-    lines k_s #orders; purchase c_s sum x; holding h_s sum_t A[s,t]; shortfall P_s sum_{t>=L} (r - A)^+.
-    """
-    s = np.arange(orders.shape[0]) if sku is None else sku
-    h = data.horizon
-    cum = np.cumsum(shift_by_lead_time(orders, data.lead_time[s]), axis=1)
-    short = np.maximum(0.0, prm.requirement[s] - cum)
-    short[np.arange(h)[None, :] < data.lead_time[s][:, None]] = 0.0
-    return {
-        "lines": data.line_cost[s] * (orders > 0).sum(axis=1),
-        "purchase": data.unit_cost[s] * orders.sum(axis=1),
-        "holding": data.holding_cost[s] * cum.sum(axis=1),
-        "shortfall": prm.penalty[s] * short.sum(axis=1),
-        "volume": data.unit_volume[s][:, None] * np.maximum(0.0, prm.cautious_base[s] + cum),
-    }
-
-
-def model_objective(data: PlanningData, prm: ModelParams, orders: np.ndarray) -> float:
-    """The MIP objective of a full plan x[s,t]: purchase orders, lines, purchase, holding, shortfall."""
-    terms = objective_terms(data, prm, orders)
-    z = np.zeros((len(data.suppliers), data.horizon), dtype=bool)
-    np.logical_or.at(z, data.supplier_idx, orders > 0)
-    return float(
-        (data.order_cost[:, None] * z).sum()
-        + sum(terms[k].sum() for k in ("lines", "purchase", "holding", "shortfall"))
-    )
+    # at least one sweep over every supplier's SKUs: minimum order values are settled there
+    sizes = np.bincount(data.supplier_idx, minlength=len(data.suppliers))
+    sweep = int(np.ceil(sizes / max(settings.neighbourhood_skus, 1)).sum())
+    return int(np.clip(rounds, 2, settings.column_rounds)), max(neighbourhoods, sweep, 1)
 
 
 def _instance(data: PlanningData, prm: ModelParams, prices: Prices) -> LotSizingInstance:
@@ -557,7 +529,8 @@ def _master(
             if solved >= max_neighbourhoods:
                 break
             if clock.left() < 0.5:
-                clock.cut.append("master MIP")
+                if "master MIP" not in clock.cut:
+                    clock.cut.append("master MIP")
                 break
             limit = min(clock.left(), settings.neighbourhood_time_s)
             t0 = time.perf_counter()

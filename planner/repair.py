@@ -1,24 +1,30 @@
-"""Make a plan meet suppliers' minimum order values by moving order lines earlier.
+"""Make a plan meet suppliers' minimum order values.
 
 1. A purchase order (p, t) worth less than MOV_p is topped up with packs of the same
    supplier's later order lines (x[s,t2], t2 > t), moved to week t, cheapest extra holding
    per unit of value (h_s (t2 - t) / c_s) first.
-2. A purchase order still short is merged whole into the supplier's latest earlier order,
-   else (storage or budget do not allow it) into its next later one: units arrive late and
-   fall short of the target for those weeks only, where dropping the lines would leave them
-   short to the end of the horizon.
+2. A purchase order still short gets the cheapest (in the model's objective) of:
+   a. merged whole into the supplier's latest earlier order (no service lost: extra holding);
+   b. topped up with extra packs of the supplier's SKUs, on lines it already has first, then
+      on new lines at the MOQ, least holding to the horizon's end per unit of value
+      (h_s (H - t - L_s) / c_s) first (no service lost: extra stock and purchase);
+   c. merged whole into the supplier's next later order: units arrive late and fall short of
+      the target for those weeks only, where dropping the lines would leave them short to the
+      end of the horizon.
 
-Step 1 and the first choice of step 2 move lines earlier: no service target is lost, the
-cost is extra holding and earlier stock. Each move keeps MOQs (a line stays 0 or >= its
-minimum), storage capacity (cautious basis) and the weekly budget, or is not made. Purchase
-orders that stay short are left as they are (the caller drops them).
+Each change keeps MOQs (a line stays 0 or >= its minimum), the tight line bound of the MIP,
+storage capacity (cautious basis) and the weekly budget, or is not made. Purchase orders that
+stay short are left as they are (the caller drops them).
 """
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from planner.accounting import purchase_order_value, shift_by_lead_time
+from planner.model.objective import model_objective
 from planner.model.params import ModelParams
 from planner.problem import PlanningData
 
@@ -43,16 +49,25 @@ def raise_short_orders(data: PlanningData, prm: ModelParams, orders: np.ndarray)
             if packs > 0:
                 book.move([(s, packs * data.pack[s])], t2, int(t))
     for p, t in zip(*np.nonzero(book.short()), strict=True):
-        lines = [
-            (int(s), book.x[s, t]) for s in np.flatnonzero((data.supplier_idx == p) & (book.x[:, t] > 0))
-        ]
-        earlier, later = (
-            np.flatnonzero(book.value[p, :t] > 0),
-            t + 1 + np.flatnonzero(book.value[p, t + 1 :] > 0),
-        )
-        if not (earlier.size and book.move(lines, int(t), int(earlier[-1]))) and later.size:
-            book.move(lines, int(t), int(later[0]))
+        book = _cheapest_fix(data, prm, book, int(p), int(t))
     return book.x
+
+
+def _cheapest_fix(data: PlanningData, prm: ModelParams, book: _Book, p: int, t: int) -> _Book:
+    """``book`` with short purchase order (p, t) fixed the cheapest way that fits (step 2), or as is."""
+    lines = [(int(s), book.x[s, t]) for s in np.flatnonzero((data.supplier_idx == p) & (book.x[:, t] > 0))]
+    earlier = np.flatnonzero(book.value[p, :t] > 0)
+    later = t + 1 + np.flatnonzero(book.value[p, t + 1 :] > 0)
+    options = []
+    if earlier.size and (trial := book.copy()).move(lines, t, int(earlier[-1])):
+        options.append(trial)
+    if _top_up_order(trial := book.copy(), p, t):
+        options.append(trial)
+    if later.size and (trial := book.copy()).move(lines, t, int(later[0])):
+        options.append(trial)
+    if not options:
+        return book
+    return min(options, key=lambda b: model_objective(data, prm, b.x))
 
 
 class _Book:
@@ -66,6 +81,12 @@ class _Book:
         self.spend = data.unit_cost @ x
         self.budget = data.budget if data.budget is not None else np.full(data.horizon, np.inf)
         self.value = purchase_order_value(data, x)
+
+    def copy(self) -> _Book:
+        new = copy.copy(self)
+        for name in ("x", "cum", "used", "spend", "value"):
+            setattr(new, name, getattr(self, name).copy())
+        return new
 
     def short(self) -> np.ndarray:
         return (self.value > 0) & (self.value < self.data.min_order_value[:, None] - TOL)
@@ -100,6 +121,52 @@ class _Book:
             self.value[p, dst] += money
             self.value[p, src] -= money
         return True
+
+    def add(self, s: int, t: int, units: float) -> bool:
+        """Order ``units`` more of SKU s in week t if storage and budget allow."""
+        data = self.data
+        a = int(t + data.lead_time[s])
+        base = self.prm.cautious_base[s, a:]
+        new_cum = self.cum[s, a:] + units
+        used = self.used.copy()
+        used[a:] += data.unit_volume[s] * (
+            np.maximum(0.0, base + new_cum) - np.maximum(0.0, base + self.cum[s, a:])
+        )
+        money = data.unit_cost[s] * units
+        if np.any(used > self.cap + TOL) or self.spend[t] + money > self.budget[t] + TOL:
+            return False
+        self.used, self.cum[s, a:] = used, new_cum
+        self.spend[t] += money
+        self.x[s, t] += units
+        self.value[data.supplier_idx[s], t] += money
+        return True
+
+
+def _top_up_order(book: _Book, p: int, t: int) -> bool:
+    """Add packs to purchase order (p, t) until it reaches the minimum order value (step 2b)."""
+    data = book.data
+    h = data.horizon
+    members = np.flatnonzero((data.supplier_idx == p) & (data.lead_time + t < h) & (data.unit_cost > 0))
+    held = data.holding_cost[members] * (h - t - data.lead_time[members]) / data.unit_cost[members]
+    for s in members[np.lexsort((members, held, book.x[members, t] <= 0))]:
+        deficit = data.min_order_value[p] - book.value[p, t]
+        if deficit <= TOL:
+            break
+        per_pack = data.unit_cost[s] * data.pack[s]
+        have = int(round(book.x[s, t] / data.pack[s]))
+        least = 1 if have else int(max(1, round(data.min_units[s] / data.pack[s])))
+        most = int(np.floor(book.prm.max_units[s] / data.pack[s] + 1e-9)) - have
+        # storage and budget fit fewer packs, never more, as packs grow: bisect for the most that fit
+        lo, hi = least - 1, min(int(np.ceil(deficit / per_pack - 1e-9)), most)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if book.copy().add(int(s), t, mid * data.pack[s]):
+                lo = mid
+            else:
+                hi = mid - 1
+        if lo >= least:
+            book.add(int(s), t, lo * data.pack[s])
+    return book.value[p, t] >= data.min_order_value[p] - TOL
 
 
 def _candidates(data: PlanningData, x: np.ndarray, members: np.ndarray, t: int) -> list[tuple[int, int]]:

@@ -171,14 +171,40 @@ def test_a_short_order_that_storage_keeps_from_moving_earlier_joins_the_next_one
     assert out.tolist() == [[0.0, 0, 0, 15, 0]]
 
 
+def test_a_lone_short_order_is_topped_up_with_extra_packs() -> None:
+    """No other order to join: the cheapest fix is buying 5 more units (holding 2 weeks) in week 0."""
+    data = make_data(np.array([[5.0, 0, 0]]), unit_cost=10.0, min_order_value=100.0)
+    out = raise_short_orders(data, model_params(data), np.array([[5.0, 0, 0]]))
+    assert out.tolist() == [[10.0, 0, 0]]
+
+
+def test_a_short_order_is_topped_up_rather_than_delayed_when_that_is_cheaper() -> None:
+    """B's week-2 line cannot move to week 0 (storage 3 < its 5 m3); delaying A's line to week 2 would
+    leave A short for two weeks: A's order is topped up instead, and so is B's lone order in week 2."""
+    data = make_data(
+        np.array([[5.0, 0, 0, 0], [0, 0, 5, 0]]),
+        unit_cost=10.0,
+        min_order_value=100.0,
+        unit_volume=np.array([0.01, 1.0]),
+        capacity=np.array([3.0, 3, 11, 11]),
+    )
+    out = raise_short_orders(data, model_params(data), np.array([[5.0, 0, 0, 0], [0, 0, 5, 0]]))
+    assert out.tolist() == [[10.0, 0, 0, 0], [0, 0, 10, 0]]
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=instances())
-def test_repair_only_moves_lines_and_keeps_storage_and_budget(data) -> None:
-    """Units per SKU are kept, short orders never multiply, and a plan within storage and budget stays so."""
+def test_repair_keeps_units_storage_and_budget(data) -> None:
+    """Units per SKU never fall, units are added only to short purchase orders, short orders never
+    multiply, and a plan within storage and budget stays so."""
     prm = model_params(data)
     x = _least_stock_plan(data, prm)
     out = raise_short_orders(data, prm, x)
-    assert out.sum(axis=1) == pytest.approx(x.sum(axis=1))
+    assert np.all(out.sum(axis=1) >= x.sum(axis=1) - 1e-6)
+    added = out.sum(axis=1) > x.sum(axis=1) + 1e-6
+    if added.any():
+        short_weeks = short_purchase_orders(data, x)[data.supplier_idx]
+        assert np.all(short_weeks[added] | (out[added] <= x[added] + 1e-6))
     assert short_purchase_orders(data, out).sum() <= short_purchase_orders(data, x).sum()
     limits = [v for v in weekly_limit_violations(data, x) if "minimum order value" not in v]
     if not limits:
