@@ -46,6 +46,31 @@ POLICY = click.option(
     help="Planning policy (default: the scenario's 'policy').",
 )
 
+SCHEDULER = click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Run the independent tasks on this Dask scheduler (e.g. tcp://host:8786); inputs must be "
+    "reachable by every worker at the same paths.",
+)
+WORKERS = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run the independent tasks on a local Dask cluster of N worker processes.",
+)
+
+
+@contextmanager
+def _compute(scheduler: str | None, workers: int | None) -> Iterator:
+    """The place tasks run (in this process unless --scheduler or --workers); prints the dashboard."""
+    from planner.compute import ComputeSpec, open_compute
+
+    with open_compute(ComputeSpec(scheduler, workers)) as compute:
+        if compute.dashboard:
+            err.print(f"Dask dashboard: {compute.dashboard}")
+        yield compute
+
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
@@ -315,7 +340,16 @@ def _fmt(value: float, fmt: str) -> str:
 @OUT
 @POLICY
 @MODEL
-def compare(scenarios: tuple[Path, ...], out_dir: Path, policy: str | None, model_dir: Path | None) -> None:
+@SCHEDULER
+@WORKERS
+def compare(
+    scenarios: tuple[Path, ...],
+    out_dir: Path,
+    policy: str | None,
+    model_dir: Path | None,
+    scheduler: str | None,
+    workers: int | None,
+) -> None:
     """Plan and simulate several scenarios; write their costs and service side by side.
 
     Each scenario is planned and simulated as 'planner simulate' does. Writes costs.csv
@@ -330,8 +364,8 @@ def compare(scenarios: tuple[Path, ...], out_dir: Path, policy: str | None, mode
     """
     from planner.compare import compare_scenarios, write_comparison
 
-    with _user_errors(), _progress() as step:
-        comparison = compare_scenarios(scenarios, policy, step, model_dir=model_dir)
+    with _user_errors(), _compute(scheduler, workers) as compute, _progress() as step:
+        comparison = compare_scenarios(scenarios, policy, step, model_dir=model_dir, compute=compute)
         step("writing outputs")
         written = write_comparison(comparison, out_dir)
     costs = comparison.costs().set_index(["scenario", "category"])
@@ -381,8 +415,16 @@ def _levels(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
 @OUT
 @POLICY
 @MODEL
+@SCHEDULER
+@WORKERS
 def frontier(
-    scenario: Path, levels: tuple[float, ...], out_dir: Path, policy: str | None, model_dir: Path | None
+    scenario: Path,
+    levels: tuple[float, ...],
+    out_dir: Path,
+    policy: str | None,
+    model_dir: Path | None,
+    scheduler: str | None,
+    workers: int | None,
 ) -> None:
     """Plan and simulate one scenario at several service levels: the cost of service.
 
@@ -396,8 +438,8 @@ def frontier(
     """
     from planner.compare import service_frontier, write_frontier
 
-    with _user_errors(), _progress() as step:
-        result = service_frontier(scenario, levels, policy, step, model_dir=model_dir)
+    with _user_errors(), _compute(scheduler, workers) as compute, _progress() as step:
+        result = service_frontier(scenario, levels, policy, step, model_dir=model_dir, compute=compute)
         step("writing outputs")
         written = write_frontier(result, out_dir)
     frame = result.table()

@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecast import Forecast
+from planner.compute import Compute
 from planner.errors import PlannerError, Problem, ScenarioError
 from planner.io import StagedOutputs
 from planner.pipeline import (
@@ -232,18 +234,33 @@ def compare_scenarios(
     policy: str | None = None,
     step: Step = quiet,
     model_dir: Path | None = None,
+    compute: Compute | None = None,
 ) -> Comparison:
     """Plan and simulate every scenario like :func:`planner.pipeline.run_simulation`.
 
     Names are checked for uniqueness before anything is forecast; ``model_dir`` (a model saved by
-    ``planner forecast``) is used by every scenario instead of training one each.
+    ``planner forecast``) is used by every scenario instead of training one each. Scenarios are
+    independent tasks of ``compute`` (in this process by default).
     """
     check_unique_names(scenario_paths)
-    runs = []
-    for i, path in enumerate(scenario_paths, start=1):
-        prefix = f"[{i}/{len(scenario_paths)}] {Path(path).name}: "
-        runs.append(run_simulation(path, policy, lambda msg, p=prefix: step(p + msg), model_dir))
+    n = len(scenario_paths)
+    runs = (compute or Compute()).map(
+        _ScenarioTask(policy, model_dir),
+        [Path(p) for p in scenario_paths],
+        lambda i, path: lambda msg: step(f"[{i + 1}/{n}] {path.name}: {msg}"),
+    )
     return Comparison(tuple(runs))
+
+
+@dataclass(frozen=True)
+class _ScenarioTask:
+    """One scenario of a comparison, planned and simulated (a picklable task)."""
+
+    policy: str | None
+    model_dir: Path | None
+
+    def __call__(self, path: Path, step: Step) -> SimulationRun:
+        return run_simulation(path, self.policy, step, self.model_dir)
 
 
 def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
@@ -379,6 +396,7 @@ def service_frontier(
     policy: str | None = None,
     step: Step = quiet,
     model_dir: Path | None = None,
+    compute: Compute | None = None,
 ) -> Frontier:
     """Plan and simulate the scenario at each service level in ``levels`` (see the module docstring).
 
@@ -391,13 +409,25 @@ def service_frontier(
     model = fit_forecaster(prep, step)
     prep.timings["fit"] = time.perf_counter() - t0
     forecast = make_forecast(prep, step, model=model, extra_levels=levels)
-    runs = []
-    for level in levels:
-        at_level = at_service_level(prep, level)
-        say = lambda msg, lv=level: step(f"service level {lv:g}: {msg}")  # noqa: E731
-        run = plan_prepared(at_level, policy, say, forecast=forecast)
-        runs.append(simulate_plan(run, step=say))
+    runs = (compute or Compute()).map(
+        _LevelTask(prep, forecast, policy),
+        list(levels),
+        lambda i, level: lambda msg: step(f"service level {level:g}: {msg}"),
+    )
     return Frontier(prep, levels, tuple(runs), dict(prep.timings))
+
+
+@dataclass(frozen=True)
+class _LevelTask:
+    """The scenario planned and simulated at one service level (a picklable task)."""
+
+    prep: Prepared
+    forecast: Forecast
+    policy: str | None
+
+    def __call__(self, level: float, step: Step) -> SimulationRun:
+        run = plan_prepared(at_service_level(self.prep, level), self.policy, step, forecast=self.forecast)
+        return simulate_plan(run, step=step)
 
 
 def write_frontier(frontier: Frontier, out_dir: Path) -> list[Path]:

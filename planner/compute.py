@@ -1,0 +1,134 @@
+"""Where independent tasks run: in this process (the default) or on a Dask distributed cluster.
+
+Commands that fan out independent work (``compare`` over scenarios, ``frontier`` over service
+levels) hand it to :meth:`Compute.map`, which returns results in task order whichever way they
+ran. Tasks are deterministic functions of their inputs (fixed seeds, work sized from the
+instance), so the outputs are the same in-process and on a cluster. Tasks read their inputs
+themselves from the paths they are given: those paths must be reachable by every worker
+(a shared file system), and outputs are written by the client only, after every task succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from planner.errors import PlannerError
+from planner.pipeline import Step, quiet
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
+CONNECT_TIMEOUT_S = 10
+TASK_RETRIES = 1  # a task whose worker died is rerun once on another worker
+
+
+class ComputeError(PlannerError):
+    """The cluster could not be reached or could not run the work."""
+
+
+@dataclass(frozen=True)
+class ComputeSpec:
+    """In-process (both None), an existing scheduler's address, or a local cluster of N processes."""
+
+    scheduler: str | None = None
+    workers: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.scheduler and self.workers:
+            raise ComputeError("give either --scheduler ADDRESS or --workers N, not both")
+        if self.workers is not None and self.workers < 1:
+            raise ComputeError(f"--workers {self.workers}: give at least 1 worker process")
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.scheduler or self.workers)
+
+
+class Compute:
+    """Runs tasks; see :func:`open_compute`."""
+
+    def __init__(self, client: Any = None):
+        self.client = client
+
+    @property
+    def dashboard(self) -> str | None:
+        """The Dask dashboard's address, when running on a cluster that serves one."""
+        return getattr(self.client, "dashboard_link", None) if self.client is not None else None
+
+    def map(
+        self,
+        fn: Callable[[T, Step], R],
+        items: Sequence[T],
+        say: Callable[[int, T], Step] = lambda i, item: quiet,
+    ) -> list[R]:
+        """``[fn(item, step) for item in items]`` in order. In this process ``step = say(i, item)``
+        reports each task's progress; on a cluster tasks run quietly and ``say(i, item)("done")``
+        is called as each finishes."""
+        if self.client is None:
+            return [fn(item, say(i, item)) for i, item in enumerate(items)]
+        from distributed import as_completed
+
+        futures = [self.client.submit(fn, item, quiet, pure=False, retries=TASK_RETRIES) for item in items]
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for future in as_completed(futures):
+                if future.status == "error":
+                    future.result()  # re-raises the task's own exception (a PlannerError stays one)
+                i = index[future.key]
+                say(i, items[i])("done")
+            return self.client.gather(futures)
+        except PlannerError:
+            raise
+        except Exception as exc:
+            if type(exc).__module__.startswith("distributed"):
+                raise ComputeError(
+                    f"the cluster failed to run the work ({type(exc).__name__}: {exc}); nothing was "
+                    "written. Check the workers (the dashboard shows their logs) and run again"
+                ) from None
+            raise
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+@contextmanager
+def open_compute(spec: ComputeSpec | None = None) -> Iterator[Compute]:
+    """A :class:`Compute` for ``spec``: connects to (or starts) the cluster and closes it after."""
+    spec = spec or ComputeSpec()
+    if not spec.distributed:
+        yield Compute()
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ComputeError(
+            "running on a Dask cluster needs the 'distributed' package: "
+            "pip install 'purchase-planner[cluster]'"
+        ) from None
+    if spec.workers:
+        # one thread per worker process: HiGHS, LightGBM and TensorFlow bring their own threads
+        cluster = LocalCluster(
+            n_workers=spec.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+        client = Client(cluster)
+    else:
+        cluster = None
+        try:
+            client = Client(spec.scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+        except (OSError, TimeoutError) as exc:
+            raise ComputeError(
+                f"--scheduler {spec.scheduler}: cannot reach a Dask scheduler there within "
+                f"{CONNECT_TIMEOUT_S} s ({exc}). Check the address (e.g. tcp://host:8786) and that the "
+                "scheduler is running, or drop --scheduler to run in this process"
+            ) from None
+    log.info("Dask cluster: %s, dashboard %s", client.scheduler.address, client.dashboard_link)
+    try:
+        yield Compute(client)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
