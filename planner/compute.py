@@ -109,10 +109,17 @@ def open_compute(spec: ComputeSpec | None = None) -> Iterator[Compute]:
             "running on a Dask cluster needs the 'distributed' package: "
             "pip install 'purchase-planner[cluster]'"
         ) from None
+    # distributed logs at INFO through its own handlers: follow the command's verbosity instead
+    level = logging.getLogger().getEffectiveLevel()
+    logging.getLogger("distributed").setLevel(level)
     if spec.workers:
         # one thread per worker process: HiGHS, LightGBM and TensorFlow bring their own threads
         cluster = LocalCluster(
-            n_workers=spec.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            n_workers=spec.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=level,
         )
         client = Client(cluster)
     else:
