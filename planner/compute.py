@@ -6,6 +6,8 @@ ran. Tasks are deterministic functions of their inputs (fixed seeds, work sized 
 instance), so the outputs are the same in-process and on a cluster. Tasks read their inputs
 themselves from the paths they are given: those paths must be reachable by every worker
 (a shared file system), and outputs are written by the client only, after every task succeeded.
+A task whose worker dies is rerun on another worker by the scheduler (Dask's
+``distributed.scheduler.allowed-failures``, 3 by default); a task that raises is not rerun.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 CONNECT_TIMEOUT_S = 10
-TASK_RETRIES = 1  # a task whose worker died is rerun once on another worker
 
 
 class ComputeError(PlannerError):
@@ -72,7 +73,7 @@ class Compute:
             return [fn(item, say(i, item)) for i, item in enumerate(items)]
         from distributed import as_completed
 
-        futures = [self.client.submit(fn, item, quiet, pure=False, retries=TASK_RETRIES) for item in items]
+        futures = [self.client.submit(fn, item, quiet, pure=False) for item in items]
         index = {f.key: i for i, f in enumerate(futures)}
         try:
             for future in as_completed(futures):
