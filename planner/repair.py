@@ -24,7 +24,7 @@ import copy
 import numpy as np
 
 from planner.accounting import purchase_order_value, shift_by_lead_time
-from planner.model.objective import model_objective
+from planner.model.objective import objective_terms
 from planner.model.params import ModelParams
 from planner.problem import PlanningData
 
@@ -67,7 +67,15 @@ def _cheapest_fix(data: PlanningData, prm: ModelParams, book: _Book, p: int, t: 
         options.append(trial)
     if not options:
         return book
-    return min(options, key=lambda b: model_objective(data, prm, b.x))
+    members = np.flatnonzero(data.supplier_idx == p)  # the options differ in p's SKUs and orders only
+    return min(options, key=lambda b: _supplier_cost(data, prm, b.x, p, members))
+
+
+def _supplier_cost(data: PlanningData, prm: ModelParams, x: np.ndarray, p: int, members: np.ndarray) -> float:
+    """Supplier p's part of the model objective: its purchase orders and its SKUs' costs."""
+    terms = objective_terms(data, prm, x[members], members)
+    rows = sum(float(terms[k].sum()) for k in ("lines", "purchase", "holding", "shortfall"))
+    return rows + data.order_cost[p] * float((x[members] > 0).any(axis=0).sum())
 
 
 class _Book:
@@ -122,20 +130,35 @@ class _Book:
             self.value[p, src] -= money
         return True
 
-    def add(self, s: int, t: int, units: float) -> bool:
-        """Order ``units`` more of SKU s in week t if storage and budget allow."""
+    def _use_after_adding(self, s: int, t: int, units: float) -> np.ndarray | None:
+        """Storage use per arrival week from t + L_s on with ``units`` more of SKU s ordered in week t;
+        None when storage or the budget would not hold."""
         data = self.data
         a = int(t + data.lead_time[s])
         base = self.prm.cautious_base[s, a:]
-        new_cum = self.cum[s, a:] + units
-        used = self.used.copy()
-        used[a:] += data.unit_volume[s] * (
-            np.maximum(0.0, base + new_cum) - np.maximum(0.0, base + self.cum[s, a:])
+        used = self.used[a:] + data.unit_volume[s] * (
+            np.maximum(0.0, base + self.cum[s, a:] + units) - np.maximum(0.0, base + self.cum[s, a:])
         )
-        money = data.unit_cost[s] * units
-        if np.any(used > self.cap + TOL) or self.spend[t] + money > self.budget[t] + TOL:
+        if (
+            np.any(used > self.cap[a:] + TOL)
+            or self.spend[t] + data.unit_cost[s] * units > self.budget[t] + TOL
+        ):
+            return None
+        return used
+
+    def fits(self, s: int, t: int, units: float) -> bool:
+        """Whether ``units`` more of SKU s ordered in week t keep storage and the budget."""
+        return self._use_after_adding(s, t, units) is not None
+
+    def add(self, s: int, t: int, units: float) -> bool:
+        """Order ``units`` more of SKU s in week t if storage and budget allow."""
+        data = self.data
+        used = self._use_after_adding(s, t, units)
+        if used is None:
             return False
-        self.used, self.cum[s, a:] = used, new_cum
+        a = int(t + data.lead_time[s])
+        money = data.unit_cost[s] * units
+        self.used[a:], self.cum[s, a:] = used, self.cum[s, a:] + units
         self.spend[t] += money
         self.x[s, t] += units
         self.value[data.supplier_idx[s], t] += money
@@ -160,7 +183,7 @@ def _top_up_order(book: _Book, p: int, t: int) -> bool:
         lo, hi = least - 1, min(int(np.ceil(deficit / per_pack - 1e-9)), most)
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if book.copy().add(int(s), t, mid * data.pack[s]):
+            if book.fits(int(s), t, mid * data.pack[s]):
                 lo = mid
             else:
                 hi = mid - 1
