@@ -49,6 +49,7 @@ from pydantic import ValidationError
 from forecast import Forecast, Forecaster
 from forecast.quantile_model import QuantileForecaster
 from planner.basestock import empirical_order_up_to, plan_base_stock
+from planner.compute import Compute
 from planner.config import validation_problems
 from planner.errors import InfeasibleError, Problem, ScenarioError
 from planner.io import StagedOutputs
@@ -153,10 +154,13 @@ def run_backtest(
     policies: Sequence[str] | None = None,
     refit_every: int | None = None,
     time_limit_s: float | None = None,
+    compute: Compute | None = None,
 ) -> BacktestResult:
     """Backtest the scenario's policies over its last weeks of history (module docstring).
 
-    Arguments other than ``scenario_path`` override the scenario's ``backtest`` block.
+    ``origins``, ``policies``, ``refit_every`` and ``time_limit_s`` override the scenario's
+    ``backtest`` block. The forecasts of all origins are made first; then every policy is an
+    independent task of ``compute`` (in this process by default).
     """
     started = time.perf_counter()
     prep = prepare(scenario_path, step)
@@ -172,14 +176,14 @@ def run_backtest(
     actual = actual_demand(prep.history, list(prep.items.index), weeks)
     window = _window_data(prep, weeks, actual)
     rolling = [p for p in spec.policies if p != PERFECT]
-    states = {p: _start(window) for p in rolling}
-    if rolling:
-        _roll(prep, spec, weeks, actual, states, step)
-    orders = {p: states[p].orders for p in rolling}
-    if PERFECT in spec.policies:
-        step("planning with perfect foresight")
-        orders[PERFECT], pf_row = _perfect_foresight(prep, window)
-        states[PERFECT] = _Rolling(window.on_hand, np.zeros(0), orders[PERFECT], [pf_row])
+    origins_in = _origin_forecasts(prep, spec, weeks, step) if rolling else []
+    task = _PolicyTask(prep, spec, weeks, actual, window, tuple(origins_in))
+    n = len(spec.policies)
+    done = (compute or Compute()).map(
+        task, list(spec.policies), lambda i, name: lambda msg: step(f"[{i + 1}/{n}] {name}: {msg}")
+    )
+    states = dict(zip(spec.policies, done, strict=True))
+    orders = {p: states[p].orders for p in spec.policies}
     simulations = {p: simulate(window, orders[p], actual, unmet_demand="lost_sales") for p in spec.policies}
     summary = _summary(window, orders, simulations, states)
     weekly = pd.concat(
@@ -314,44 +318,72 @@ def _start(window: PlanningData) -> _Rolling:
     )
 
 
-def _roll(
-    prep: Prepared,
-    spec: BacktestSpec,
-    weeks: pd.DatetimeIndex,
-    actual: np.ndarray,
-    states: dict[str, _Rolling],
-    step: Step,
-) -> None:
-    """Step every rolling policy through the origins (module docstring)."""
+def _origin_forecasts(
+    prep: Prepared, spec: BacktestSpec, weeks: pd.DatetimeIndex, step: Step
+) -> list[tuple[Prepared, Forecast]]:
+    """Per origin, the scenario moved there (no stock yet) and its forecast from the history before it.
+
+    Forecasts do not depend on the policies, so every policy plans on the same ones.
+    """
     model: Forecaster | None = None
-    solver = prep.scenario.solver
-    if spec.time_limit_s is not None:
-        solver = solver.model_copy(update={"time_limit_s": spec.time_limit_s})
-    skus = list(prep.items.index)
+    out = []
     for k, origin in enumerate(weeks):
-        label = f"origin {k + 1}/{len(weeks)} ({origin.date()})"
-        base = _at(prep, origin, np.zeros(len(skus)), _no_orders())
+        base = _at(prep, origin, np.zeros(len(prep.items)), _no_orders())
         if model is None or k % spec.refit_every == 0 or not isinstance(model, QuantileForecaster):
-            step(f"{label}: training the forecaster")
+            step(f"origin {k + 1}/{len(weeks)} ({origin.date()}): training the forecaster")
             model = fit_forecaster(base, quiet)
         else:
             model = update_forecaster(base, model)
-        forecast = make_forecast(base, quiet, model=model)
-        levels = None
-        for name, state in states.items():
-            step(f"{label}: planning with the {name} policy")
-            stock = {"on_hand": _series(prep, state.on_hand), "open_orders": _pipeline(state, weeks, k, skus)}
+        out.append((base, make_forecast(base, quiet, model=model)))
+    return out
+
+
+@dataclass(frozen=True)
+class _PolicyTask:
+    """One policy through the whole backtest (a picklable task): rolled over the origins, or perfect
+    foresight planned once on the window."""
+
+    prep: Prepared
+    spec: BacktestSpec
+    weeks: pd.DatetimeIndex
+    actual: np.ndarray
+    window: PlanningData
+    origins: tuple[tuple[Prepared, Forecast], ...]
+
+    def __call__(self, name: str, step: Step) -> _Rolling:
+        if name == PERFECT:
+            step("planning with perfect foresight")
+            orders, row = _perfect_foresight(self.prep, self.window)
+            return _Rolling(self.window.on_hand, np.zeros(0), orders, [row])
+        return self._roll(name, step)
+
+    def _roll(self, name: str, step: Step) -> _Rolling:
+        """Step the rolling policy ``name`` through the origins (module docstring)."""
+        solver = self.prep.scenario.solver
+        if self.spec.time_limit_s is not None:
+            solver = solver.model_copy(update={"time_limit_s": self.spec.time_limit_s})
+        skus = list(self.prep.items.index)
+        state = _start(self.window)
+        for k, (base, forecast) in enumerate(self.origins):
+            origin = self.weeks[k]
+            step(f"origin {k + 1}/{len(self.weeks)} ({origin.date()})")
+            stock = {
+                "on_hand": _series(self.prep, state.on_hand),
+                "open_orders": _pipeline(state, self.weeks, k, skus),
+            }
             at = replace(base, dataset=replace(base.dataset, **stock))
             data = planning_data(at, forecast)
-            if name == "base_stock" and levels is None:
+            levels = None
+            if name == "base_stock":
                 levels = empirical_order_up_to(
-                    at.history, skus, data.lead_time, data.service_level, spec.base_stock_window
+                    at.history, skus, data.lead_time, data.service_level, self.spec.base_stock_window
                 )
             t0 = time.perf_counter()
             result, note = _first_week(name, data, solver, levels)
             _commit(state, data, k, result.orders[:, 0])
             state.origins.append(_origin_row(name, origin, result, data, time.perf_counter() - t0, note))
-            _replay_week(state, k, actual[:, k])
+            _replay_week(state, k, self.actual[:, k])
+        return state
 
 
 def _series(prep: Prepared, values: np.ndarray) -> pd.Series:

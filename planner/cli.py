@@ -512,6 +512,8 @@ def _policies(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     default=None,
     help="Optimiser seconds per origin (default: backtest.time_limit_s, else solver.time_limit_s).",
 )
+@SCHEDULER
+@WORKERS
 def backtest(
     scenario: Path,
     out_dir: Path,
@@ -519,6 +521,8 @@ def backtest(
     policies: list[str] | None,
     refit_every: int | None,
     time_limit_s: float | None,
+    scheduler: str | None,
+    workers: int | None,
 ) -> None:
     """Rolling policy backtest over the last weeks of history: plan every Monday, commit
     that week's orders, replay the actual week.
@@ -528,7 +532,8 @@ def backtest(
     empirical quantiles, and perfect foresight (the deterministic optimum on the actual
     demand). Writes backtest_summary.csv (cost by category, fill rate, cycle service,
     inventory value, turnover, gap to perfect foresight), backtest_weekly.csv,
-    backtest_origins.csv, backtest_orders.csv and backtest.json.
+    backtest_origins.csv, backtest_orders.csv and backtest.json. The forecasts of all
+    origins are made first; each policy is then a task (--workers, --scheduler).
 
     \b
     Example:
@@ -536,7 +541,7 @@ def backtest(
     """
     from planner.backtest import run_backtest, write_backtest
 
-    with _user_errors(), _progress() as step:
+    with _user_errors(), _compute(scheduler, workers) as compute, _progress() as step:
         result = run_backtest(
             scenario,
             step,
@@ -544,6 +549,7 @@ def backtest(
             policies=policies,
             refit_every=refit_every,
             time_limit_s=time_limit_s,
+            compute=compute,
         )
         step("writing outputs")
         written = write_backtest(result, out_dir)

@@ -5,11 +5,13 @@ sample path) or as sample paths ``[S, N, H]``; the forecast is built with
 :meth:`Forecast.from_paths`, so means, quantiles and cumulative quantiles are
 the real ones. Every other input is a scalar (broadcast) or an array: per SKU
 (length S), per supplier (length P) or per SKU-week (``[S, H]``).
+``small_sample`` cuts a copy of the sample dataset down to its first SKUs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -107,3 +109,13 @@ def make_data(
         forecast=forecast,
         shortfall_penalty=penalty_factor * (_per(unit_cost, s_count) + _per(shortage_cost, s_count)),
     )
+
+
+def small_sample(sample_dataset: Path, n_skus: int = 12) -> None:
+    """Keep the first ``n_skus`` SKUs of the sample copy (a fast multi-SKU, multi-supplier company)."""
+    items = pd.read_csv(sample_dataset / "items.csv").head(n_skus)
+    keep = set(items["sku"])
+    items.to_csv(sample_dataset / "items.csv", index=False)
+    for name in ("demand.csv", "inventory.csv", "open_orders.csv"):
+        frame = pd.read_csv(sample_dataset / name)
+        frame[frame["sku"].isin(keep)].to_csv(sample_dataset / name, index=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from factories import make_data
+from factories import make_data, small_sample
 
 from planner.backtest import run_backtest
 from planner.basestock import empirical_order_up_to, plan_base_stock
@@ -86,16 +86,6 @@ def test_a_policy_commits_before_it_sees_the_week(tmp_path: Path) -> None:
     normal = runs["normal"].summary.set_index("policy")
     spike = runs["spike"].summary.set_index("policy")
     assert (spike["shortage_cost"] > normal["shortage_cost"]).all()
-
-
-def small_sample(sample_dataset: Path, n_skus: int = 12) -> None:
-    """Keep the first ``n_skus`` SKUs of the sample copy (a fast multi-SKU, multi-supplier company)."""
-    items = pd.read_csv(sample_dataset / "items.csv").head(n_skus)
-    keep = set(items["sku"])
-    items.to_csv(sample_dataset / "items.csv", index=False)
-    for name in ("demand.csv", "inventory.csv", "open_orders.csv"):
-        frame = pd.read_csv(sample_dataset / name)
-        frame[frame["sku"].isin(keep)].to_csv(sample_dataset / name, index=False)
 
 
 def test_stock_balances_and_orders_arrive_after_their_lead_time(
