@@ -31,11 +31,16 @@ from planner.problem import PlanningData
 TOL = 1e-6
 
 
-def raise_short_orders(data: PlanningData, prm: ModelParams, orders: np.ndarray) -> np.ndarray:
-    """``orders`` with short purchase orders topped up by later lines where storage and budget allow."""
+def raise_short_orders(
+    data: PlanningData, prm: ModelParams, orders: np.ndarray, supplier: int | None = None
+) -> np.ndarray:
+    """``orders`` with short purchase orders (of ``supplier`` only, if given) fixed where storage and
+    budget allow."""
     x = orders.copy()
     value = purchase_order_value(data, x)
     short = (value > 0) & (value < data.min_order_value[:, None] - TOL)
+    if supplier is not None:
+        short[np.arange(len(short)) != supplier] = False
     if not short.any():
         return x
     book = _Book(data, prm, x)
@@ -48,7 +53,7 @@ def raise_short_orders(data: PlanningData, prm: ModelParams, orders: np.ndarray)
             packs = _packs_to_move(data, book.x, s, int(t), t2, deficit)
             if packs > 0:
                 book.move([(s, packs * data.pack[s])], t2, int(t))
-    for p, t in zip(*np.nonzero(book.short()), strict=True):
+    for p, t in zip(*np.nonzero(book.short() & short.any(axis=1)[:, None]), strict=True):
         book = _cheapest_fix(data, prm, book, int(p), int(t))
     return book.x
 
@@ -68,10 +73,10 @@ def _cheapest_fix(data: PlanningData, prm: ModelParams, book: _Book, p: int, t: 
     if not options:
         return book
     members = np.flatnonzero(data.supplier_idx == p)  # the options differ in p's SKUs and orders only
-    return min(options, key=lambda b: _supplier_cost(data, prm, b.x, p, members))
+    return min(options, key=lambda b: supplier_cost(data, prm, b.x, p, members))
 
 
-def _supplier_cost(data: PlanningData, prm: ModelParams, x: np.ndarray, p: int, members: np.ndarray) -> float:
+def supplier_cost(data: PlanningData, prm: ModelParams, x: np.ndarray, p: int, members: np.ndarray) -> float:
     """Supplier p's part of the model objective: its purchase orders and its SKUs' costs."""
     terms = objective_terms(data, prm, x[members], members)
     rows = sum(float(terms[k].sum()) for k in ("lines", "purchase", "holding", "shortfall"))
@@ -181,14 +186,16 @@ def _top_up_order(book: _Book, p: int, t: int) -> bool:
         most = int(np.floor(book.prm.max_units[s] / data.pack[s] + 1e-9)) - have
         # storage and budget fit fewer packs, never more, as packs grow: bisect for the most that fit
         lo, hi = least - 1, min(int(np.ceil(deficit / per_pack - 1e-9)), most)
+        if hi < least or not book.fits(int(s), t, least * data.pack[s]):
+            continue
+        lo = least
         while lo < hi:
             mid = (lo + hi + 1) // 2
             if book.fits(int(s), t, mid * data.pack[s]):
                 lo = mid
             else:
                 hi = mid - 1
-        if lo >= least:
-            book.add(int(s), t, lo * data.pack[s])
+        book.add(int(s), t, lo * data.pack[s])
     return book.value[p, t] >= data.min_order_value[p] - TOL
 
 
