@@ -24,6 +24,9 @@ def quantile_column(level: float) -> str:
     return f"q{level:g}"
 
 
+BLOCK_CELLS = 4_000_000  # path cells (SKU x path x week) per block of float64 work (32 MB per array)
+
+
 @dataclass(frozen=True)
 class Forecast:
     """Demand forecast for S SKUs over H weeks.
@@ -62,9 +65,12 @@ class Forecast:
         paths = np.asarray(paths, dtype=np.float32)
         if mean is None:
             mean = paths.mean(axis=1, dtype=np.float64)
+        blocks = sku_blocks(paths.shape[0], paths.shape[1] * paths.shape[2])  # bounds the temporaries
         if quantiles is None:
-            quantiles = _path_quantiles(paths, levels_arr)
-        cum = _path_quantiles(np.cumsum(paths, axis=2, dtype=np.float64), levels_arr)
+            quantiles = np.concatenate([_path_quantiles(paths[rows], levels_arr) for rows in blocks])
+        cum = np.concatenate(
+            [_path_quantiles(np.cumsum(paths[rows], axis=2, dtype=np.float64), levels_arr) for rows in blocks]
+        )
         cum = np.maximum.accumulate(cum, axis=1)
         return cls(
             list(skus),
@@ -75,6 +81,23 @@ class Forecast:
             paths,
             cum,
             model,
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[Forecast]) -> Forecast:
+        """The forecasts of disjoint groups of SKUs (same weeks, levels and model) as one."""
+        if len(parts) == 1:
+            return parts[0]
+        first = parts[0]
+        return cls(
+            [sku for part in parts for sku in part.skus],
+            first.weeks,
+            first.levels,
+            *(
+                np.concatenate([getattr(p, a) for p in parts])
+                for a in ("mean", "quantiles", "paths", "cum_quantiles")
+            ),
+            first.model,
         )
 
     @property
@@ -136,6 +159,12 @@ class Forecast:
         for k, level in enumerate(self.levels):
             frame[f"cum_{quantile_column(level)}"] = self.cum_quantiles[:, :, k].reshape(-1)
         return frame
+
+
+def sku_blocks(n_skus: int, cells_per_sku: int, max_cells: int = BLOCK_CELLS) -> list[slice]:
+    """Consecutive blocks of SKUs with at most ``max_cells`` path cells each (at least one SKU)."""
+    size = max(1, max_cells // max(1, cells_per_sku))
+    return [slice(start, min(start + size, n_skus)) for start in range(0, n_skus, size)]
 
 
 def _path_quantiles(values: np.ndarray, levels: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ from forecast.quantile_model import DEFAULT_LEVELS, QuantileForecaster
 from forecast.quantile_paths import history_rho
 from forecast.registry import forecaster_class
 from forecast.segments import SEGMENTS, classify
+from forecast.tasks import map_tasks
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,14 @@ def pinball_total(y: np.ndarray, q: np.ndarray, levels: np.ndarray) -> float:
     """Sum of pinball losses of ``q[N, Q]`` at ``levels`` for actuals ``y[N]``."""
     diff = y[:, None] - q
     return float(np.sum(np.maximum(levels * diff, (levels - 1.0) * diff)))
+
+
+def _fit_member(
+    member: QuantileForecaster, shared: tuple[pd.DataFrame, dict[str, Any]]
+) -> QuantileForecaster:
+    """One member trained on the history (a task); ``shared`` is the history and its context."""
+    history, context = shared
+    return member.fit(history, **context)
 
 
 class EnsembleForecaster(QuantileForecaster):
@@ -118,14 +127,14 @@ class EnsembleForecaster(QuantileForecaster):
             log.warning(
                 "ensemble: under %d weeks of history, no held-out weeks: even weights", MIN_TRAIN_WEEKS
             )
-            self.models_ = [self._new_member(m).fit(history, **context) for m in self.members]
+            self.models_ = self._fit_members(history, context)
         else:
             origin = weeks[-n_val]
             train = history[history["week"] < origin]
-            self.models_ = [self._new_member(m).fit(train, **context) for m in self.members]
+            self.models_ = self._fit_members(train, context)
             self._learn(train, history, weeks[-n_val:], levels)
             if self.refit:
-                self.models_ = [self._new_member(m).fit(history, **context) for m in self.members]
+                self.models_ = self._fit_members(history, context)
             else:
                 self.models_ = [m.update(history, **context) for m in self.models_]
         if n_val == 0:
@@ -134,6 +143,11 @@ class EnsembleForecaster(QuantileForecaster):
         self.last_week_ = weeks[-1]
         self.fitted_ = True
         return self
+
+    def _fit_members(self, history: pd.DataFrame, context: dict[str, Any]) -> list[QuantileForecaster]:
+        """The members trained on ``history``, one task each."""
+        members = [self._new_member(m) for m in self.members]
+        return map_tasks(_fit_member, members, shared=(history, context))
 
     def _even(self) -> np.ndarray:
         return np.full(len(self.members), 1.0 / len(self.members))

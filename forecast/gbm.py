@@ -21,10 +21,20 @@ import pandas as pd
 from forecast.features import Panel, design, make_panel, origin_features, target
 from forecast.quantile_model import DEFAULT_LEVELS, QuantileForecaster
 from forecast.quantile_paths import history_rho
+from forecast.tasks import map_tasks
 
 log = logging.getLogger(__name__)
 
 MIN_AGE = 4  # weeks of history an origin needs to be used in training
+
+
+def _train_level(
+    params: dict[str, object], shared: tuple[pd.DataFrame, np.ndarray, np.ndarray, int]
+) -> lgb.Booster:
+    """One level's booster (a task): ``shared`` is the design matrix, targets, weights and rounds."""
+    x, y, weight, rounds = shared
+    data = lgb.Dataset(x, label=y, weight=weight, categorical_feature=["category", "supplier"])
+    return lgb.train(params, data, num_boost_round=rounds)
 
 
 class LightGBMForecaster(QuantileForecaster):
@@ -92,17 +102,10 @@ class LightGBMForecaster(QuantileForecaster):
         scale = feats["scale"][s, t]
         y = target(panel, s, t, h) / scale
         self.feature_names_ = list(x.columns)
-        data = lgb.Dataset(
-            x,
-            label=y,
-            weight=scale**self.weight_power,
-            categorical_feature=["category", "supplier"],
-            free_raw_data=False,
+        params = [self._booster_params(level) for level in self.quantiles]
+        self.boosters_ = map_tasks(
+            _train_level, params, shared=(x, y, scale**self.weight_power, self.num_rounds)
         )
-        self.boosters_ = []
-        for level in self.quantiles:
-            booster = lgb.train(self._booster_params(level), data, num_boost_round=self.num_rounds)
-            self.boosters_.append(booster)
         log.info("lightgbm: %d rows x %d features, %d levels", len(x), x.shape[1], len(self.quantiles))
         self.fitted_ = True
         self._set_origin(history, panel, feats)

@@ -451,6 +451,21 @@ class LSTMForecaster(QuantileForecaster):
 
     # -- persistence ---------------------------------------------------------
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (e.g. sent back from a cluster worker) with the network's weights as arrays."""
+        state = dict(self.__dict__)
+        net = state.pop("_net")
+        state["_weights"] = None if net is None else [np.asarray(w) for w in net.get_weights()]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        weights = state.pop("_weights")
+        self.__dict__.update(state)
+        self._net = None
+        if weights is not None:
+            self._net = self._build()
+            self._net.set_weights(weights)
+
     def save_state(self, directory: Path) -> None:
         """Write the Keras weights (``lstm.weights.h5``) beside the other fitted attributes."""
         self._check_fitted()

@@ -15,6 +15,7 @@ import pandas as pd
 
 from forecast.base import Forecast, Forecaster
 from forecast.quantile_paths import forecast_from_quantiles
+from forecast.tasks import map_tasks, partitions, split
 
 DEFAULT_LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 """Quantile levels the models are trained on unless told otherwise (``forecast.quantiles``)."""
@@ -68,14 +69,16 @@ class QuantileForecaster(Forecaster):
         weeks = pd.DatetimeIndex(weeks)
         offset = horizon_offset(self.last_week_, weeks, self.max_horizon, self.name)
         q = self.predict_quantiles(skus, offset + len(weeks))[:, offset:]
-        return forecast_from_quantiles(
-            skus,
-            weeks,
-            self.quantiles,
-            q,
-            levels,
-            n_paths=self.n_paths,
-            rho=self.rho_,
-            seed=self.seed,
-            model=self.name,
-        )
+        skus = list(skus)
+        groups = [([skus[i] for i in g], q[g]) for g in split(len(skus), partitions())]
+        shared = (weeks, self.quantiles, tuple(levels), self.n_paths, self.rho_, self.seed, self.name)
+        return Forecast.concat(map_tasks(_forecast_group, groups, shared=shared))
+
+
+def _forecast_group(group: tuple[list[str], np.ndarray], shared: tuple) -> Forecast:
+    """Paths and quantiles of one group of SKUs (a task); each SKU draws from its own generator."""
+    skus, q = group
+    weeks, model_levels, levels, n_paths, rho, seed, model = shared
+    return forecast_from_quantiles(
+        skus, weeks, model_levels, q, levels, n_paths=n_paths, rho=rho, seed=seed, model=model
+    )

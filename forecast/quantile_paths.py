@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from forecast.base import Forecast
+from forecast.base import Forecast, sku_blocks
 from forecast.baselines import sku_rng
 
 MAX_RHO = 0.95
@@ -111,8 +111,10 @@ def forecast_from_quantiles(
     model_levels = np.asarray(model_levels, dtype=float)
     q = np.sort(np.maximum(np.asarray(q, dtype=float), 0.0), axis=-1)
     weekly = evaluate_quantiles(model_levels, q, np.asarray(levels, dtype=float))
-    u = copula_uniforms(skus, n_paths, len(weeks), rho, seed)
-    paths = evaluate_quantiles(model_levels, q, u).astype(np.float32)
+    paths = np.empty((len(skus), n_paths, len(weeks)), dtype=np.float32)
+    for rows in sku_blocks(len(skus), n_paths * len(weeks)):  # bounds the float64 temporaries
+        u = copula_uniforms(skus[rows], n_paths, len(weeks), rho, seed)
+        paths[rows] = evaluate_quantiles(model_levels, q[rows], u)
     return Forecast.from_paths(skus, weeks, levels, paths, model, quantiles=weekly)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,23 +50,30 @@ SCHEDULER = click.option(
     "--scheduler",
     default=None,
     metavar="ADDRESS",
-    help="Run the independent tasks on this Dask scheduler (e.g. tcp://host:8786); inputs must be "
-    "reachable by every worker at the same paths.",
+    help="Run on this Dask scheduler (e.g. tcp://host:8786; default: the scenario's compute.scheduler). "
+    "compare's workers read the scenario files themselves: they must reach them at the same paths.",
 )
 WORKERS = click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Run the independent tasks on a local Dask cluster of N worker processes.",
+    help="Run on a local Dask cluster of N worker processes (default: the scenario's compute.workers).",
 )
 
 
-@contextmanager
-def _compute(scheduler: str | None, workers: int | None) -> Iterator:
-    """The place tasks run (in this process unless --scheduler or --workers); prints the dashboard."""
-    from planner.compute import ComputeSpec, open_compute
+def cluster_options(command: Callable) -> Callable:
+    """``--scheduler`` and ``--workers`` (passed as ``scheduler`` and ``workers``)."""
+    return SCHEDULER(WORKERS(command))
 
-    with open_compute(ComputeSpec(scheduler, workers)) as compute:
+
+@contextmanager
+def _compute(scheduler: str | None, workers: int | None, *scenarios: Path) -> Iterator:
+    """Where the work runs: --scheduler / --workers, else the scenarios' ``compute:``, else in this
+    process. Prints the dashboard's address on a cluster."""
+    from planner.compute import ComputeSpec, open_compute, scenario_compute
+
+    spec = ComputeSpec(scheduler, workers) if scheduler or workers else scenario_compute(scenarios)
+    with open_compute(spec) as compute:
         if compute.dashboard:
             err.print(f"Dask dashboard: {compute.dashboard}")
         yield compute
@@ -130,7 +137,15 @@ def validate(scenario: Path) -> None:
 @OUT
 @POLICY
 @MODEL
-def plan(scenario: Path, out_dir: Path, policy: str | None, model_dir: Path | None) -> None:
+@cluster_options
+def plan(
+    scenario: Path,
+    out_dir: Path,
+    policy: str | None,
+    model_dir: Path | None,
+    scheduler: str | None,
+    workers: int | None,
+) -> None:
     """Plan weekly purchases and write purchase_plan.csv, projection.csv, summary.json, manifest.json.
 
     \b
@@ -140,7 +155,7 @@ def plan(scenario: Path, out_dir: Path, policy: str | None, model_dir: Path | No
     """
     from planner.pipeline import run_plan, write_plan
 
-    with _user_errors(), _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario), _progress() as step:
         run = run_plan(scenario, policy, step, model_dir=model_dir)
         step("writing outputs")
         written = write_plan(run, out_dir)
@@ -176,7 +191,8 @@ def plan(scenario: Path, out_dir: Path, policy: str | None, model_dir: Path | No
 @main.command()
 @SCENARIO
 @OUT
-def forecast(scenario: Path, out_dir: Path) -> None:
+@cluster_options
+def forecast(scenario: Path, out_dir: Path, scheduler: str | None, workers: int | None) -> None:
     """Fit the scenario's forecast model on history before plan_start; write its forecast.
 
     Writes forecasts.csv (sku, week, horizon, mean, q...: the 'model: file' format),
@@ -190,7 +206,7 @@ def forecast(scenario: Path, out_dir: Path) -> None:
     """
     from planner.pipeline import run_forecast, write_forecast
 
-    with _user_errors(), _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario), _progress() as step:
         run = run_forecast(scenario, step)
         step("writing outputs")
         written = write_forecast(run, out_dir)
@@ -214,7 +230,16 @@ def forecast(scenario: Path, out_dir: Path) -> None:
     show_default=True,
     help="Comma-separated forecast models to compare.",
 )
-def backtest_forecast(scenario: Path, out_dir: Path, n_origins: int, horizon: int, models: str) -> None:
+@cluster_options
+def backtest_forecast(
+    scenario: Path,
+    out_dir: Path,
+    n_origins: int,
+    horizon: int,
+    models: str,
+    scheduler: str | None,
+    workers: int | None,
+) -> None:
     """Rolling-origin backtest of forecast models on the scenario's history.
 
     Every model is refitted at every origin on the weeks before it. Writes
@@ -228,7 +253,7 @@ def backtest_forecast(scenario: Path, out_dir: Path, n_origins: int, horizon: in
     from planner.forecast_eval import backtest_forecasts, write_backtest
 
     names = [m.strip() for m in models.split(",") if m.strip()]
-    with _user_errors(), _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario), _progress() as step:
         prep, result = backtest_forecasts(scenario, names, n_origins, horizon, step)
         step("writing outputs")
         written = write_backtest(prep, result, out_dir)
@@ -246,7 +271,10 @@ def backtest_forecast(scenario: Path, out_dir: Path, n_origins: int, horizon: in
 @SCENARIO
 @OUT
 @MODEL
-def kpis(scenario: Path, out_dir: Path, model_dir: Path | None) -> None:
+@cluster_options
+def kpis(
+    scenario: Path, out_dir: Path, model_dir: Path | None, scheduler: str | None, workers: int | None
+) -> None:
     """Write kpis.csv: EOQ, safety stock, reorder point, turnover and holding cost per SKU.
 
     \b
@@ -255,7 +283,7 @@ def kpis(scenario: Path, out_dir: Path, model_dir: Path | None) -> None:
     """
     from planner.pipeline import run_kpis, write_kpis
 
-    with _user_errors(), _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario), _progress() as step:
         prep, table = run_kpis(scenario, step, model_dir=model_dir)
         written = write_kpis(prep, table, out_dir)
     out.print(
@@ -289,8 +317,15 @@ SIMULATION_ROWS = (
     default=None,
     help="CSV of actual weekly demand (sku, week, demand) to replay instead of the forecast's paths.",
 )
+@cluster_options
 def simulate(
-    scenario: Path, out_dir: Path, policy: str | None, model_dir: Path | None, actuals: Path | None
+    scenario: Path,
+    out_dir: Path,
+    policy: str | None,
+    model_dir: Path | None,
+    actuals: Path | None,
+    scheduler: str | None,
+    workers: int | None,
 ) -> None:
     """Plan, then replay the plan week by week against demand; write cost and service KPIs.
 
@@ -307,7 +342,7 @@ def simulate(
     """
     from planner.pipeline import run_simulation, write_simulation
 
-    with _user_errors(), _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario), _progress() as step:
         run = run_simulation(scenario, policy, step, model_dir=model_dir, actuals=actuals)
         step("writing outputs")
         written = write_simulation(run, out_dir)
@@ -340,8 +375,7 @@ def _fmt(value: float, fmt: str) -> str:
 @OUT
 @POLICY
 @MODEL
-@SCHEDULER
-@WORKERS
+@cluster_options
 def compare(
     scenarios: tuple[Path, ...],
     out_dir: Path,
@@ -364,7 +398,7 @@ def compare(
     """
     from planner.compare import compare_scenarios, write_comparison
 
-    with _user_errors(), _compute(scheduler, workers) as compute, _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, *scenarios) as compute, _progress() as step:
         comparison = compare_scenarios(scenarios, policy, step, model_dir=model_dir, compute=compute)
         step("writing outputs")
         written = write_comparison(comparison, out_dir)
@@ -415,8 +449,7 @@ def _levels(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
 @OUT
 @POLICY
 @MODEL
-@SCHEDULER
-@WORKERS
+@cluster_options
 def frontier(
     scenario: Path,
     levels: tuple[float, ...],
@@ -438,7 +471,7 @@ def frontier(
     """
     from planner.compare import service_frontier, write_frontier
 
-    with _user_errors(), _compute(scheduler, workers) as compute, _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress() as step:
         result = service_frontier(scenario, levels, policy, step, model_dir=model_dir, compute=compute)
         step("writing outputs")
         written = write_frontier(result, out_dir)
@@ -512,8 +545,7 @@ def _policies(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     default=None,
     help="Optimiser seconds per origin (default: backtest.time_limit_s, else solver.time_limit_s).",
 )
-@SCHEDULER
-@WORKERS
+@cluster_options
 def backtest(
     scenario: Path,
     out_dir: Path,
@@ -541,7 +573,7 @@ def backtest(
     """
     from planner.backtest import run_backtest, write_backtest
 
-    with _user_errors(), _compute(scheduler, workers) as compute, _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress() as step:
         result = run_backtest(
             scenario,
             step,

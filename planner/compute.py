@@ -1,11 +1,14 @@
 """Where independent tasks run: in this process (the default) or on a Dask distributed cluster.
 
 Commands that fan out independent work (``compare`` over scenarios, ``frontier`` over service
-levels) hand it to :meth:`Compute.map`, which returns results in task order whichever way they
-ran. Tasks are deterministic functions of their inputs (fixed seeds, work sized from the
-instance), so the outputs are the same in-process and on a cluster. Tasks read their inputs
-themselves from the paths they are given: those paths must be reachable by every worker
-(a shared file system), and outputs are written by the client only, after every task succeeded.
+levels, ``backtest`` over policies) hand it to :meth:`Compute.map`, which returns results in task
+order whichever way they ran. Inside a command, forecasters and the optimiser split their own work
+into tasks through :mod:`forecast.tasks`; on a cluster :func:`open_compute` installs the
+:class:`Compute` as their runner (data every task reads is scattered to each worker once).
+Tasks are deterministic functions of their inputs (fixed seeds, work sized from the instance),
+so the outputs are the same in-process and on a cluster. Scenario tasks read their inputs
+themselves from the paths they are given: those paths must be reachable by every worker (a
+shared file system). Outputs are written by the client only, after every task succeeded.
 A task whose worker dies is rerun on another worker by the scheduler (Dask's
 ``distributed.scheduler.allowed-failures``, 3 by default); a task that raises is not rerun.
 """
@@ -16,8 +19,10 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
+from forecast.tasks import use_runner
 from planner.errors import PlannerError
 from planner.pipeline import Step, quiet
 
@@ -49,11 +54,32 @@ class ComputeSpec:
         return bool(self.scheduler or self.workers)
 
 
+def scenario_compute(scenarios: Sequence[Path]) -> ComputeSpec:
+    """The ``compute:`` settings the scenarios ask for (all of them must agree)."""
+    from planner.scenario import load_scenario
+
+    asked = {path: load_scenario(path).compute for path in scenarios}
+    places = {(c.scheduler, c.workers) for c in asked.values()}
+    if len(places) > 1:
+        listed = "; ".join(
+            f"{path.name}: {c.model_dump(exclude_none=True) or 'in process'}" for path, c in asked.items()
+        )
+        raise ComputeError(
+            f"the scenarios ask to run in different places (compute: {listed}); give the same "
+            "'compute' in each, or choose on the command line with --scheduler or --workers"
+        )
+    scheduler, workers = places.pop() if places else (None, None)
+    return ComputeSpec(scheduler, workers)
+
+
 class Compute:
     """Runs tasks; see :func:`open_compute`."""
 
     def __init__(self, client: Any = None):
         self.client = client
+        # worker threads when the work starts: how many groups per-SKU work is split into
+        workers = client.scheduler_info()["workers"].values() if client is not None else []
+        self.partitions = max(1, sum(w["nthreads"] for w in workers))
 
     @property
     def dashboard(self) -> str | None:
@@ -71,16 +97,25 @@ class Compute:
         is called as each finishes."""
         if self.client is None:
             return [fn(item, say(i, item)) for i, item in enumerate(items)]
+        futures = [self.client.submit(fn, item, quiet, pure=False) for item in items]
+        return self._gather(futures, lambda i: say(i, items[i])("done"))
+
+    def __call__(self, fn: Callable[[T, Any], R], items: Sequence[T], shared: Any) -> list[R]:
+        """The :class:`forecast.tasks.Runner` of this cluster: ``shared`` goes to each worker once."""
+        shared_on_workers = self.client.scatter(shared, broadcast=True, hash=False)
+        futures = [self.client.submit(fn, item, shared_on_workers, pure=False) for item in items]
+        return self._gather(futures, lambda i: None)
+
+    def _gather(self, futures: list[Any], done: Callable[[int], None]) -> list[Any]:
+        """Results of ``futures`` in order; ``done(i)`` as each finishes; cluster failures made clear."""
         from distributed import as_completed
 
-        futures = [self.client.submit(fn, item, quiet, pure=False) for item in items]
         index = {f.key: i for i, f in enumerate(futures)}
         try:
             for future in as_completed(futures):
                 if future.status == "error":
                     future.result()  # re-raises the task's own exception (a PlannerError stays one)
-                i = index[future.key]
-                say(i, items[i])("done")
+                done(index[future.key])
             return self.client.gather(futures)
         except PlannerError:
             raise
@@ -134,8 +169,10 @@ def open_compute(spec: ComputeSpec | None = None) -> Iterator[Compute]:
                 "scheduler is running, or drop --scheduler to run in this process"
             ) from None
     log.info("Dask cluster: %s, dashboard %s", client.scheduler.address, client.dashboard_link)
+    compute = Compute(client)
     try:
-        yield Compute(client)
+        with use_runner(compute):
+            yield compute
     finally:
         client.close()
         if cluster is not None:

@@ -22,9 +22,12 @@ minimum, so one SKU costs O(H N) for N states; SKUs are solved together in padde
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+
+from forecast.tasks import map_tasks, partitions, split
 
 INF = np.inf
 MAX_CELLS = 1_000_000  # states x SKUs per batch (memory of the decision table ~ H * MAX_CELLS * 4 bytes)
@@ -67,6 +70,34 @@ class LotSizingInstance:
     @property
     def horizon(self) -> int:
         return self.requirement.shape[1]
+
+
+def subset(inst: LotSizingInstance, rows: np.ndarray) -> LotSizingInstance:
+    """The problems of SKUs ``rows`` only (the storage price is shared)."""
+    return dataclasses.replace(
+        inst,
+        **{
+            f.name: value[rows]
+            for f in dataclasses.fields(inst)
+            if f.name != "cap_price" and (value := getattr(inst, f.name)) is not None
+        },
+    )
+
+
+def solve_in_groups(inst: LotSizingInstance) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`solve_lot_sizing` with the SKUs split into groups solved as tasks (:mod:`forecast.tasks`).
+
+    Each SKU's problem is solved alone whatever its group, so the result is that of one call.
+    """
+    groups = split(inst.n_skus, partitions())
+    if len(groups) == 1:
+        return solve_lot_sizing(inst)
+    solved = map_tasks(_solve_group, [subset(inst, rows) for rows in groups])
+    return np.concatenate([p for p, _ in solved]), np.concatenate([c for _, c in solved])
+
+
+def _solve_group(inst: LotSizingInstance, _: None) -> tuple[np.ndarray, np.ndarray]:
+    return solve_lot_sizing(inst)
 
 
 def max_states(inst: LotSizingInstance) -> np.ndarray:

@@ -43,7 +43,7 @@ import pyomo.environ as pyo
 from planner.accounting import purchase_order_value, shift_by_lead_time, short_purchase_orders
 from planner.classical import plan_classical
 from planner.feasibility import check_feasible
-from planner.lotsizing import LotSizingInstance, solve_lot_sizing
+from planner.lotsizing import LotSizingInstance, solve_in_groups, solve_lot_sizing
 from planner.model.master import Background, Columns, build_master, chosen_columns
 from planner.model.monolithic import build_model, orders_from_model
 from planner.model.objective import model_objective, objective_terms
@@ -351,9 +351,9 @@ def _relax(data: PlanningData, prm: ModelParams, prices: Prices) -> _Relaxed:
     where the DP's states hold an optimal plan and the bound is valid.
     """
     plain = dataclasses.replace(prices, rho=np.zeros_like(prices.rho))
-    packs, values = solve_lot_sizing(_instance(data, prm, plain))
+    packs, values = solve_in_groups(_instance(data, prm, plain))
     if prices.rho.any():
-        packs, _ = solve_lot_sizing(_instance(data, prm, prices))
+        packs, _ = solve_in_groups(_instance(data, prm, prices))
     x = _to_order_weeks(data, packs)
     supplier_pi = np.zeros((len(data.suppliers), data.horizon))
     np.add.at(supplier_pi, data.supplier_idx, prices.pi)
@@ -711,7 +711,7 @@ def _cycle_plan(data: PlanningData, prm: ModelParams, least: np.ndarray) -> np.n
     cycles = []
     for k in ORDER_CYCLES:
         allowed = (order_week >= 0) & (order_week % k == 0)
-        packs, _ = solve_lot_sizing(dataclasses.replace(heavy, fixed=np.where(allowed, heavy.fixed, np.inf)))
+        packs, _ = solve_in_groups(dataclasses.replace(heavy, fixed=np.where(allowed, heavy.fixed, np.inf)))
         cycles.append(_to_order_weeks(data, packs))
 
     def cost(x: np.ndarray, p: int) -> float:
@@ -962,5 +962,5 @@ def _least_stock_plan(data: PlanningData, prm: ModelParams) -> np.ndarray:
     """
     inst = _instance(data, prm, Prices.zero(data))
     heavy = dataclasses.replace(inst, holding=data.holding_cost + prm.penalty / (2.0 * data.horizon))
-    packs, _ = solve_lot_sizing(heavy)
+    packs, _ = solve_in_groups(heavy)
     return _to_order_weeks(data, packs)

@@ -152,6 +152,21 @@ class SimulationSpec(_Strict):
     )
 
 
+class ComputeSettings(_Strict):
+    """Where the command's work runs: in this process (default), on a local Dask cluster of
+    ``workers`` processes, or on the Dask ``scheduler`` at an address (``tcp://host:8786``).
+    ``--scheduler`` / ``--workers`` on the command line take precedence."""
+
+    scheduler: str | None = Field(None, min_length=1, description="address of a running Dask scheduler")
+    workers: int | None = Field(None, ge=1, description="start a local cluster of this many processes")
+
+    @model_validator(mode="after")
+    def _one_place(self) -> ComputeSettings:
+        if self.scheduler and self.workers:
+            raise ValueError("give either scheduler or workers, not both")
+        return self
+
+
 BacktestPolicy = Literal["optimizer", "classical", "base_stock", "perfect_foresight"]
 
 
@@ -203,6 +218,7 @@ class Scenario(_Strict):
     solver: SolverSpec = SolverSpec()
     simulation: SimulationSpec = SimulationSpec()
     backtest: BacktestSpec = BacktestSpec()
+    compute: ComputeSettings = ComputeSettings()
     demand_scale: list[DemandScale] = []
     items: list[ItemChange] = []
     suppliers: dict[str, SupplierChange] = {}

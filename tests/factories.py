@@ -119,3 +119,23 @@ def small_sample(sample_dataset: Path, n_skus: int = 12) -> None:
     for name in ("demand.csv", "inventory.csv", "open_orders.csv"):
         frame = pd.read_csv(sample_dataset / name)
         frame[frame["sku"].isin(keep)].to_csv(sample_dataset / name, index=False)
+
+
+def seeded_company(seed: int = 3, skus: int = 40, weeks: int = 12) -> PlanningData:
+    """A seeded multi-supplier instance with binding storage, MOQs, packs and minimum order values."""
+    rng = np.random.default_rng(seed)
+    demand = rng.poisson(rng.uniform(2, 30, size=(skus, 1)), size=(skus, weeks)).astype(float)
+    return make_data(
+        demand,
+        supplier_idx=rng.integers(0, 3, skus),
+        n_suppliers=3,
+        lead_time=rng.integers(0, 3, skus),
+        pack=rng.choice([1, 6, 12], skus),
+        moq=rng.choice([0, 12, 24], skus),
+        unit_cost=rng.uniform(1, 20, skus),
+        unit_volume=rng.uniform(0.01, 0.05, skus),
+        holding_cost=0.05,
+        order_cost=[80.0, 120.0, 60.0],
+        min_order_value=[0.0, 300.0, 150.0],
+        capacity=float(0.6 * (rng.uniform(0.01, 0.05, skus) * demand.sum(axis=1)).sum() / 4),
+    )

@@ -10,11 +10,14 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
-from factories import small_sample
+from factories import seeded_company, small_sample
 
+from forecast.tasks import map_tasks
 from planner.compute import ComputeError, ComputeSpec, open_compute
+from planner.optimizer import OptimizerSettings, plan_optimizer
 
 pytest.importorskip("distributed")
 
@@ -64,6 +67,97 @@ def test_backtest_on_a_local_cluster_gives_the_same_files(
         a, b = (pd.read_csv(tmp_path / side / f"backtest_{part}.csv") for side in ("here", "there"))
         timing = [c for c in ("seconds", "plan_seconds") if c in a.columns]  # wall clock differs
         pd.testing.assert_frame_equal(a.drop(columns=timing), b.drop(columns=timing), check_exact=True)
+
+
+# a small ensemble: LightGBM (a task per quantile level when alone) and a one-epoch LSTM
+TINY_ENSEMBLE = {
+    "model": "ensemble",
+    "n_paths": 60,
+    "params": {
+        "member_params": {
+            "lightgbm": {"num_rounds": 20},
+            "lstm": {"epochs": 1, "units": [8], "dense": 8, "max_windows": 1500},
+        }
+    },
+}
+
+
+def test_plan_on_a_local_cluster_from_the_scenario_gives_the_same_plan(
+    sample_dataset: Path, write_scenario: Callable[..., Path], cli: Callable, tmp_path: Path
+) -> None:
+    """Ensemble members trained as tasks, paths per group of SKUs and the optimiser's lot sizing
+    per group on the workers; the plan files are byte-identical to the in-process run's."""
+    small_sample(sample_dataset, 12)
+    keys = {"horizon_weeks": 8, "forecast": TINY_ENSEMBLE, "solver": {"time_limit_s": 30}}
+    here = write_scenario(file="here.yaml", **keys)
+    there = write_scenario(file="there.yaml", compute={"workers": 2}, **keys)
+    a = cli("plan", here, "--out", tmp_path / "here")
+    b = cli("plan", there, "--out", tmp_path / "there")
+    assert a.exit_code == 0, a.output
+    assert b.exit_code == 0, b.output
+    assert "Dask dashboard: http" in b.output and "Dask dashboard" not in a.output
+    for name in ("purchase_plan.csv", "projection.csv"):
+        assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
+
+
+def test_forecast_on_a_local_cluster_gives_the_same_forecast(
+    sample_dataset: Path, write_scenario: Callable[..., Path], cli: Callable, tmp_path: Path
+) -> None:
+    """LightGBM's quantile levels trained as tasks and paths made per group of SKUs."""
+    small_sample(sample_dataset, 12)
+    scenario = write_scenario(
+        horizon_weeks=8, forecast={"model": "lightgbm", "n_paths": 60, "params": {"num_rounds": 20}}
+    )
+    a = cli("forecast", scenario, "--out", tmp_path / "here")
+    b = cli("forecast", scenario, "--out", tmp_path / "there", "--workers", "2")
+    assert a.exit_code == 0, a.output
+    assert b.exit_code == 0, b.output
+    for name in ("forecasts.csv", "cumulative.csv"):
+        assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
+    paths = [pd.read_parquet(tmp_path / side / "paths.parquet") for side in ("here", "there")]
+    pd.testing.assert_frame_equal(*paths, check_exact=True)
+
+
+def test_scenarios_asking_for_different_clusters_are_refused(
+    sample_dataset: Path, write_scenario: Callable[..., Path], cli: Callable, tmp_path: Path
+) -> None:
+    a = write_scenario(file="a.yaml", policy="classical", compute={"workers": 2}, **QUICK)
+    b = write_scenario(file="b.yaml", policy="classical", **QUICK)
+    result = cli("compare", a, b, "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "ask to run in different places" in result.output and "a.yaml: {'workers': 2}" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_decomposition_on_a_local_cluster_gives_the_same_plan() -> None:
+    """The per-SKU lot sizing of every phase in groups on the workers, the coordination here."""
+    data = seeded_company()
+    settings = OptimizerSettings(strategy="decomposition", time_limit_s=60, threads=2)
+    here = plan_optimizer(data, settings)
+    with open_compute(ComputeSpec(workers=2)):
+        there = plan_optimizer(data, settings)
+    np.testing.assert_array_equal(there.orders, here.orders)
+    assert there.objective == here.objective and there.bound == here.bound
+    assert not any("time limit cut short" in n for n in here.notes + there.notes)
+
+
+def _kill_first_worker(item: int, marker: Path) -> int:
+    """A task that kills its worker process the first time any task runs, then squares its item."""
+    if not marker.exists():
+        marker.write_text("died")
+        os._exit(1)
+    return item * item
+
+
+def test_tasks_inside_a_command_survive_a_lost_worker(tmp_path: Path) -> None:
+    """The runner forecasters and the optimiser use: shared data scattered, order kept, the task
+    of a dead worker rerun elsewhere."""
+    marker = tmp_path / "marker"
+    with open_compute(ComputeSpec(workers=2)) as compute:
+        assert compute.partitions == 2
+        assert map_tasks(_kill_first_worker, [1, 2, 3, 4], shared=marker) == [1, 4, 9, 16]
+    assert marker.read_text() == "died"
+    assert map_tasks(_kill_first_worker, [5], shared=marker) == [25]  # runner uninstalled
 
 
 def _die_once(marker: Path, step: Callable[[str], None]) -> int:
