@@ -102,8 +102,9 @@ class Compute:
 
     def __call__(self, fn: Callable[[T, Any], R], items: Sequence[T], shared: Any) -> list[R]:
         """The :class:`forecast.tasks.Runner` of this cluster: ``shared`` goes to each worker once."""
-        shared_on_workers = self.client.scatter(shared, broadcast=True, hash=False)
-        futures = [self.client.submit(fn, item, shared_on_workers, pure=False) for item in items]
+        if shared is not None:
+            shared = self.client.scatter(shared, broadcast=True, hash=False)
+        futures = [self.client.submit(fn, item, shared, pure=False) for item in items]
         return self._gather(futures, lambda i: None)
 
     def _gather(self, futures: list[Any], done: Callable[[int], None]) -> list[Any]:
