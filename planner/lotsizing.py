@@ -1,4 +1,4 @@
-"""Exact single-SKU lot sizing by dynamic programming, batched over SKUs.
+"""Exact single-SKU lot sizing by dynamic programming, compiled with Numba.
 
 For one SKU (notation of the README's model section) with lead time ``L``, pack
 size ``p``, minimum order ``m`` packs and net requirement ``r[t]`` (cumulative
@@ -16,8 +16,11 @@ arrival weeks ``a = H-1 .. 0``:
 
 with ``F_a`` the fixed cost of an order arriving in week a, ``g_a`` the cost per unit
 (purchase plus any budget price) and ``V_H = 0``. The inner minimum is a suffix
-minimum, so one SKU costs O(H N) for N states; SKUs are solved together in padded
-2-D arrays. Ties prefer the smaller order.
+minimum (a sliding-window minimum when an order's size is capped), so one SKU costs
+O(H N) for N states. Ties prefer the smaller order. The loops are compiled by Numba
+(cached on disk after the first call): the vectorised NumPy version it replaced gave
+the same plans bit for bit, 10 times slower on 1,000 SKUs and 8 times slower in the
+best-response heuristic, where SKUs are solved one at a time.
 """
 
 from __future__ import annotations
@@ -25,14 +28,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from forecast.tasks import map_tasks, partitions, split
 
-INF = np.inf
-MAX_CELLS = 1_000_000  # states x SKUs per batch (memory of the decision table ~ H * MAX_CELLS * 4 bytes)
-GROWTH = 1.25  # a batch holds SKUs whose state counts lie within this factor (little padding)
-MIN_WIDTH = 16
+NO_LIMIT = 10**12  # packs: "no cap on the order size"
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,30 @@ def subset(inst: LotSizingInstance, rows: np.ndarray) -> LotSizingInstance:
     )
 
 
+def stack(parts: list[LotSizingInstance]) -> LotSizingInstance:
+    """One instance holding the problems of ``parts`` in order (they share ``cap_price``).
+
+    An optional limit given by some parts only is filled in for the others with its neutral value
+    (no volume cap, no order-size cap, no raised minimum, nothing forced).
+    """
+    neutral = {"extra_volume_cap": np.inf, "max_packs": NO_LIMIT, "week_min_packs": 0, "forced": False}
+    fields = {}
+    for f in dataclasses.fields(LotSizingInstance):
+        if f.name == "cap_price":
+            continue
+        values = [getattr(part, f.name) for part in parts]
+        if all(v is None for v in values):
+            continue
+        fill = neutral.get(f.name)
+        fields[f.name] = np.concatenate(
+            [
+                np.full((part.n_skus, part.horizon), fill) if v is None else v
+                for part, v in zip(parts, values, strict=True)
+            ]
+        )
+    return LotSizingInstance(cap_price=parts[0].cap_price, **fields)
+
+
 def solve_in_groups(inst: LotSizingInstance) -> tuple[np.ndarray, np.ndarray]:
     """:func:`solve_lot_sizing` with the SKUs split into groups solved as tasks (:mod:`forecast.tasks`).
 
@@ -108,117 +133,99 @@ def max_states(inst: LotSizingInstance) -> np.ndarray:
 
 def solve_lot_sizing(inst: LotSizingInstance) -> tuple[np.ndarray, np.ndarray]:
     """Optimal arrivals in packs ``[S, H]`` (by arrival week) and optimal costs ``[S]``."""
-    n_max = max_states(inst)
-    packs = np.zeros((inst.n_skus, inst.horizon), dtype=np.int64)
-    cost = np.zeros(inst.n_skus)
-    order = np.argsort(n_max, kind="stable")
-    start = 0
-    while start < len(order):
-        floor = max(int(n_max[order[start]]), MIN_WIDTH)
-        stop = start + 1
-        while (
-            stop < len(order)
-            and n_max[order[stop]] <= GROWTH * floor
-            and (stop - start + 1) * (int(n_max[order[stop]]) + 1) <= MAX_CELLS
-        ):
-            stop += 1
-        idx = order[start:stop]
-        width = int(n_max[idx].max()) + 1
-        packs[idx], cost[idx] = _solve_batch(inst, idx, width, n_max[idx])
-        start = stop
+    shape = (inst.n_skus, inst.horizon)
+
+    def full(values: np.ndarray | None, neutral: float | bool, dtype: type) -> np.ndarray:
+        """[S, H] C-contiguous array of ``values``, or of the neutral limit when absent."""
+        return np.ascontiguousarray(
+            np.broadcast_to(neutral if values is None else values, shape), dtype=dtype
+        )
+
+    def vector(values: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        return np.ascontiguousarray(values, dtype=dtype)
+
+    min_packs = np.round(inst.min_packs).astype(np.int64)[:, None]
+    week_min = min_packs if inst.week_min_packs is None else np.maximum(min_packs, inst.week_min_packs)
+    return _dp(
+        vector(inst.lead_time, np.int64),
+        vector(inst.pack),
+        full(week_min, 0, np.int64),
+        vector(inst.requirement),
+        vector(inst.holding),
+        vector(inst.penalty),
+        vector(inst.fixed),
+        vector(inst.unit),
+        vector(inst.volume),
+        vector(inst.cautious_base),
+        vector(inst.cap_price),
+        full(inst.extra_volume_cap, np.inf, np.float64),
+        full(inst.max_packs, NO_LIMIT, np.int64),
+        full(inst.forced, False, np.bool_),
+        max_states(inst),
+    )
+
+
+@numba.njit(cache=True)
+def _dp(lead, pack, week_min, requirement, holding, penalty, fixed, unit, volume, cautious_base, cap_price,
+        extra_cap, max_packs, forced, n_max):  # fmt: skip
+    """The backward DP of the module docstring, SKU by SKU, on states 0..n_max[s].
+
+    The inner minimum over n' in [n + m_a, n + kmax_a] (kmax_a: the order-size cap) is a sliding
+    window minimum (the window only moves up with n), so a week costs O(N); ties prefer the
+    smaller order.
+    """
+    s_count, h = requirement.shape
+    packs = np.zeros((s_count, h), dtype=np.int64)
+    cost = np.zeros(s_count)
+    for s in range(s_count):
+        width = n_max[s] + 1
+        value = np.zeros(width)  # V_{a+1}
+        after = np.empty(width)  # U_a
+        w = np.empty(width)
+        window = np.empty(width, dtype=np.int64)  # candidate n' of the sliding minimum (a deque)
+        choice = np.empty((h, width), dtype=np.int64)  # n' after ordering in week a (or n itself)
+        for a in range(h - 1, -1, -1):
+            open_week = a >= lead[s]
+            per_pack = unit[s, a] * pack[s]
+            base = cautious_base[s, a]
+            for n in range(width):
+                units = pack[s] * n
+                stage = holding[s] * units
+                if open_week:
+                    stage += penalty[s] * max(0.0, requirement[s, a] - units)
+                if cap_price[a] > 0:
+                    stage += cap_price[a] * volume[s] * max(0.0, base + units)
+                if volume[s] * (max(0.0, base + units) - max(0.0, base)) > extra_cap[s, a] + 1e-9:
+                    stage = np.inf
+                after[n] = stage + value[n]
+                w[n] = per_pack * n + after[n]
+            m = week_min[s, a]
+            k = max(max_packs[s, a], m)
+            head, tail, pushed = 0, 0, 0
+            for n in range(width):
+                lo = min(n + m, width - 1)
+                hi = max(min(n + k, width - 1), lo)
+                while pushed <= hi:  # push n' = pushed, keeping the deque's values non-decreasing
+                    while tail > head and w[window[tail - 1]] > w[pushed]:
+                        tail -= 1
+                    window[tail] = pushed
+                    tail += 1
+                    pushed += 1
+                while window[head] < lo:
+                    head += 1
+                best, arg = w[window[head]], window[head]
+                ordered = np.inf
+                if open_week and n + m < width and max_packs[s, a] >= m:
+                    ordered = fixed[s, a] - per_pack * n + best
+                if ordered < after[n] - 1e-9 or forced[s, a]:
+                    value[n] = ordered
+                    choice[a, n] = arg
+                else:
+                    value[n] = after[n]
+                    choice[a, n] = n
+        cost[s] = value[0]
+        state = 0
+        for a in range(h):
+            packs[s, a] = choice[a, state] - state
+            state = choice[a, state]
     return packs, cost
-
-
-def _solve_batch(
-    inst: LotSizingInstance, idx: np.ndarray, width: int, n_max: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Backward DP for the SKUs ``idx`` on states 0..width-1 (states above a SKU's n_max are barred)."""
-    b, h = len(idx), inst.horizon
-    n = np.arange(width, dtype=float)[None, :]  # [1, N]
-    pack = inst.pack[idx][:, None]
-    units = pack * n  # [B, N]
-    barred = np.arange(width)[None, :] > n_max[:, None]
-    lead = inst.lead_time[idx]
-    m = inst.min_packs[idx].astype(np.int64)
-    value = np.where(barred, INF, 0.0)  # V_{a+1}
-    choice = np.zeros((h, b, width), dtype=np.int32)  # n' after ordering at a (or n itself)
-    for a in range(h - 1, -1, -1):
-        stage = inst.holding[idx][:, None] * units
-        open_week = (a >= lead)[:, None]
-        short = np.maximum(0.0, inst.requirement[idx, a][:, None] - units)
-        stage = stage + np.where(open_week, inst.penalty[idx][:, None] * short, 0.0)
-        base = inst.cautious_base[idx, a][:, None]
-        if inst.cap_price[a] > 0:
-            stock = np.maximum(0.0, base + units)
-            stage = stage + inst.cap_price[a] * inst.volume[idx][:, None] * stock
-        if inst.extra_volume_cap is not None:
-            extra = inst.volume[idx][:, None] * (np.maximum(0.0, base + units) - np.maximum(0.0, base))
-            stage = np.where(extra > inst.extra_volume_cap[idx, a][:, None] + 1e-9, INF, stage)
-        after = stage + value  # U_a(n)
-        unit = inst.unit[idx, a][:, None] * pack  # cost per pack
-        w = unit * n + after  # g p n' + U(n')
-        m_a = m if inst.week_min_packs is None else np.maximum(m, inst.week_min_packs[idx, a])
-        lo = np.arange(width)[None, :] + m_a[:, None]  # n + m
-        ok = lo < width
-        lo = np.minimum(lo, width - 1)
-        if inst.max_packs is None:
-            smin, sarg = _suffix_min(w)
-            best, arg = np.take_along_axis(smin, lo, axis=1), np.take_along_axis(sarg, lo, axis=1)
-        else:
-            kmax = inst.max_packs[idx, a][:, None]
-            ok &= kmax >= m_a[:, None]
-            hi = np.minimum(np.arange(width)[None, :] + np.maximum(kmax, m_a[:, None]), width - 1)
-            best, arg = _range_min(w, lo, np.maximum(hi, lo))
-        order_cost = inst.fixed[idx, a][:, None] - unit * n + best
-        order_cost = np.where(ok & open_week & ~barred, order_cost, INF)
-        better = order_cost < after - 1e-9
-        if inst.forced is not None:
-            better |= inst.forced[idx, a][:, None]
-        value = np.where(better, order_cost, after)
-        choice[a] = np.where(better, arg, np.arange(width)[None, :])
-    packs = np.zeros((b, h), dtype=np.int64)
-    state = np.zeros(b, dtype=np.int64)
-    for a in range(h):
-        nxt = choice[a, np.arange(b), state]
-        packs[:, a] = nxt - state
-        state = nxt
-    return packs, value[:, 0]
-
-
-def _suffix_min(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise min over w[:, j:] and its smallest argmin j' >= j."""
-    rev = w[:, ::-1]
-    acc = np.minimum.accumulate(rev, axis=1)
-    pos = np.arange(w.shape[1])[None, :]
-    rec = np.maximum.accumulate(np.where(rev <= acc, pos, 0), axis=1)
-    width = w.shape[1]
-    return acc[:, ::-1], (width - 1 - rec)[:, ::-1]
-
-
-def _range_min(w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise min of w[:, lo..hi] (inclusive, per cell) and its smallest argmin, by a sparse table."""
-    b, width = w.shape
-    levels = [(w, np.broadcast_to(np.arange(width), (b, width)).copy())]
-    span = 1
-    while 2 * span <= width:
-        prev_v, prev_a = levels[-1]
-        left_v, right_v = prev_v[:, : width - 2 * span + 1], prev_v[:, span : width - span + 1]
-        left_a, right_a = prev_a[:, : width - 2 * span + 1], prev_a[:, span : width - span + 1]
-        take_right = right_v < left_v
-        levels.append((np.where(take_right, right_v, left_v), np.where(take_right, right_a, left_a)))
-        span *= 2
-    k = np.floor(np.log2(hi - lo + 1)).astype(np.int64)
-    out_v = np.empty(lo.shape)
-    out_a = np.empty(lo.shape, dtype=np.int64)
-    for j, (vals, args) in enumerate(levels):
-        sel = k == j
-        if not sel.any():
-            continue
-        rows = np.nonzero(sel)[0]
-        left, right = lo[sel], hi[sel] - (1 << j) + 1
-        lv, rv = vals[rows, left], vals[rows, right]
-        la, ra = args[rows, left], args[rows, right]
-        take_right = rv < lv
-        out_v[sel] = np.where(take_right, rv, lv)
-        out_a[sel] = np.where(take_right, ra, la)
-    return out_v, out_a

@@ -43,7 +43,7 @@ import pyomo.environ as pyo
 from planner.accounting import purchase_order_value, shift_by_lead_time, short_purchase_orders
 from planner.classical import plan_classical
 from planner.feasibility import check_feasible
-from planner.lotsizing import LotSizingInstance, solve_in_groups, solve_lot_sizing
+from planner.lotsizing import LotSizingInstance, solve_in_groups, solve_lot_sizing, stack
 from planner.model.master import Background, Columns, build_master, chosen_columns
 from planner.model.monolithic import build_model, orders_from_model
 from planner.model.objective import model_objective, objective_terms
@@ -257,6 +257,7 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
     if least is not None:
         pool.add(least)
         best.offer(model_objective(data, prm, least), least)
+    _price_storage(data, prm, least_stock, pool, best)
     marks = [time.perf_counter()]
     iterations = _subgradient(data, prm, settings, pool, best, clock)
     cycled = _cycle_plan(data, prm, least_stock)
@@ -341,6 +342,62 @@ def _start_prices(data: PlanningData) -> Prices:
     members = np.bincount(data.supplier_idx, minlength=len(data.suppliers))
     pi = np.repeat((data.order_cost / np.maximum(members, 1))[data.supplier_idx][:, None], h, axis=1)
     return dataclasses.replace(Prices.zero(data), pi=pi)
+
+
+def _shortfall_storage_prices(data: PlanningData, prm: ModelParams, receipts: np.ndarray) -> np.ndarray:
+    """Storage prices lambda_t [currency/m3] at which falling short of targets pays for the overflow.
+
+    ``receipts[s,t]``: cumulative planned receipts (units) of a plan meeting every target with the
+    least stock. Where its cautious volume ``V_t`` exceeds ``Cap_t``, only shortfall can relieve
+    storage: each unit SKU s is short in week t (t >= L_s, on stock it would hold) frees v_s m3 and
+    costs P_s. The cheapest relief of ``V_t - Cap_t`` m3 is a fractional knapsack over SKUs sorted
+    by P_s / v_s; its critical ratio is the storage price. Any prices >= 0 give a valid bound; these
+    are a starting point the subgradient refines (0 in weeks that do not overflow).
+    """
+    lam = np.zeros(data.horizon)
+    if data.capacity is None:
+        return lam
+    held = np.maximum(0.0, prm.cautious_base + receipts)
+    excess = (data.unit_volume[:, None] * held).sum(axis=0) - data.capacity
+    relievable = np.arange(data.horizon)[None, :] >= data.lead_time[:, None]
+    room = data.unit_volume[:, None] * np.where(relievable, np.minimum(receipts, held), 0.0)
+    ratio = prm.penalty / np.maximum(data.unit_volume, 1e-12)
+    order = np.argsort(ratio, kind="stable")
+    freed = np.cumsum(room[order], axis=0)  # [S, H] m3 freed by the cheapest SKUs first
+    for t in np.flatnonzero(excess > 1e-9):
+        critical = min(int(np.searchsorted(freed[:, t], excess[t])), len(order) - 1)
+        lam[t] = ratio[order[critical]]
+    return lam
+
+
+def _price_storage(
+    data: PlanningData, prm: ModelParams, least_stock: np.ndarray, pool: _Pool, best: _Best
+) -> None:
+    """Start the bound from shortfall-priced storage where least-stock plans overflow it.
+
+    Candidates: storage prices (:func:`_shortfall_storage_prices`) from the continuous least-stock
+    plan (receipts = requirement) and from the whole-pack one. A candidate that bounds better than
+    the start prices becomes the subgradient's start (its columns join the pool); otherwise, and
+    without overflow, nothing changes.
+    """
+    packs_plan = np.cumsum(shift_by_lead_time(least_stock, data.lead_time), axis=1)
+    start = best.prices
+    candidates = [
+        _shortfall_storage_prices(data, prm, receipts) for receipts in (prm.requirement, packs_plan)
+    ]
+    candidates = [lam for lam in candidates if lam.any()]
+    if not candidates:
+        return
+    floor = _relax(data, prm, start).lb
+    for lam in candidates:
+        prices = dataclasses.replace(start, lam=lam)
+        rel = _relax(data, prm, prices)
+        if rel.lb <= max(floor, best.lb):
+            continue
+        best.bound(rel.lb, prices)
+        pool.add(rel.orders)
+        if not weekly_limit_violations(data, rel.orders):
+            best.offer(model_objective(data, prm, rel.orders), rel.orders)
 
 
 def _relax(data: PlanningData, prm: ModelParams, prices: Prices) -> _Relaxed:
@@ -596,9 +653,16 @@ def _solve_neighbourhood(
         time_limit_s=time_limit_s,
         threads=settings.threads,
         seed=settings.seed,
-        # HiGHS 1.16's RENS sub-MIP presolve (strengthenInequalities) was seen to run for minutes on
-        # the master, deaf to time limits and interrupts; the other heuristics find its plans
-        options={"mip_heuristic_run_rens": False, "mip_max_nodes": NEIGHBOURHOOD_NODES},
+        # HiGHS 1.16's RENS sub-MIP presolve (strengthenInequalities) and its presolve rule Sparsify
+        # were seen to run for minutes on the master's dense storage and order-value rows, deaf to
+        # time limits and interrupts. Without presolve (only Sparsify off, the bundled company's
+        # plan cost 0.2 % more) a neighbourhood solves about as well: it is small and starts from
+        # the incumbent.
+        options={
+            "mip_heuristic_run_rens": False,
+            "presolve": "off",
+            "mip_max_nodes": NEIGHBOURHOOD_NODES,
+        },
         start=_incumbent_start(model, sub, x),
     )
     if not res.has_solution:
@@ -816,11 +880,25 @@ class _Market:
         open an order only with enough value, and must keep (enough of) a line that the others' lines
         alone would leave short. Returns False (and changes nothing) when a forced order cannot fit.
         """
+        if int(self.data.lead_time[s]) >= self.data.horizon:
+            return force is None
+        inst = self._problem(s, force, keep_minimum)
+        if inst is None:
+            return False
+        packs, cost = solve_lot_sizing(inst)
+        new = self._accepted(s, force, packs[0], float(cost[0]))
+        if new is None:
+            return False
+        self._apply(s, new)
+        return True
+
+    def _problem(
+        self, s: int, force: tuple[int, int] | None = None, keep_minimum: bool = False
+    ) -> LotSizingInstance | None:
+        """SKU s's lot-sizing problem against the others (:meth:`respond`); None if ``force`` is barred."""
         data, prm = self.data, self.prm
         h = data.horizon
         lt, p = int(data.lead_time[s]), int(data.supplier_idx[s])
-        if lt >= h:
-            return force is None
         weeks = np.arange(h - lt)
         others = self.lines[p, weeks] - (self.x[s, weeks] > 0)
         fixed = np.full(h, np.inf)
@@ -840,12 +918,12 @@ class _Market:
         if force is not None:
             t, k = force
             if self.barred[p, t]:
-                return False
+                return None
             week_min = np.zeros(h, dtype=np.int64) if week_min is None else week_min
             week_min[t + lt] = max(int(week_min[t + lt]), k)
             forced = np.zeros((1, h), dtype=bool) if forced is None else forced
             forced[0, t + lt] = True
-        inst = LotSizingInstance(
+        return LotSizingInstance(
             lead_time=np.array([lt]),
             pack=data.pack[s : s + 1],
             min_packs=np.round(data.min_units[s : s + 1] / data.pack[s]).astype(np.int64),
@@ -862,15 +940,20 @@ class _Market:
             week_min_packs=None if week_min is None else week_min[None, :],
             forced=forced,
         )
-        packs, cost = solve_lot_sizing(inst)
-        if force is not None and (not np.isfinite(cost[0]) or packs[0, force[0] + lt] < force[1]):
-            return False
+
+    def _accepted(
+        self, s: int, force: tuple[int, int] | None, packs: np.ndarray, cost: float
+    ) -> np.ndarray | None:
+        """SKU s's new order row from its DP solution (packs by arrival week), or None if ``force`` fails."""
+        data = self.data
+        h, lt = data.horizon, int(data.lead_time[s])
+        if force is not None and (not np.isfinite(cost) or packs[force[0] + lt] < force[1]):
+            return None
         new = np.zeros(h)
-        new[: h - lt] = packs[0, lt:] * data.pack[s]
+        new[: h - lt] = packs[lt:] * data.pack[s]
         if force is not None and self._shortfall(s, new) > self._shortfall(s, self.x[s]) + 1e-6:
-            return False  # a forced order that costs service elsewhere is not worth a minimum order value
-        self._apply(s, new)
-        return True
+            return None  # a forced order that costs service elsewhere is not worth a minimum order value
+        return new
 
     def _shortfall(self, s: int, row: np.ndarray) -> float:
         terms = objective_terms(self.data, self.prm, row[None, :], np.array([s]))
@@ -901,26 +984,51 @@ class _Market:
         """Bring purchase order (p, t) to the minimum value with larger (or new) lines of p's SKUs.
 
         SKUs already in the order go first, then the others of the supplier, cheapest to hold per
-        unit of value first; each is asked for the whole deficit, else for one more pack.
+        unit of value first; each is asked for the whole deficit, else for one more pack, and the
+        first request that fits is granted (as if asked one by one; the requests are solved together).
         """
         data = self.data
         pool = np.flatnonzero(data.supplier_idx == p)
         ratio = data.holding_cost[pool] / np.maximum(data.unit_cost[pool], 1e-12)
         pool = pool[np.lexsort((ratio, self.x[pool, t] <= 0))]
-        for s in pool:
-            per_pack = data.unit_cost[s] * data.pack[s]
-            if per_pack <= 0 or t + int(data.lead_time[s]) >= data.horizon:
-                continue
-            own = int(round(self.x[s, t] / data.pack[s]))
-            minimum = int(round(data.min_units[s] / data.pack[s]))
-            deficit = data.min_order_value[p] - self.value[p, t]
-            whole = own + int(np.ceil(deficit / per_pack - 1e-9))
-            for k in dict.fromkeys((whole, max(own + 1, minimum))):
-                if self.respond(int(s), force=(t, max(k, minimum))):
-                    break
+        pool = pool[(data.unit_cost[pool] * data.pack[pool] > 0) & (t + data.lead_time[pool] < data.horizon)]
+        while len(pool):
+            requests = [(i, (t, k)) for i, s in enumerate(pool) for k in self._request_sizes(int(s), p, t)]
+            granted = self._first_granted(pool, requests)
+            if granted is None:
+                return False
             if self.value[p, t] >= data.min_order_value[p] - 1e-6:
                 return True
+            pool = pool[granted + 1 :]
         return False
+
+    def _request_sizes(self, s: int, p: int, t: int) -> list[int]:
+        """Packs SKU s is asked for in week t: the whole deficit, else one more pack (at least the MOQ)."""
+        data = self.data
+        per_pack = data.unit_cost[s] * data.pack[s]
+        own = int(round(self.x[s, t] / data.pack[s]))
+        minimum = int(round(data.min_units[s] / data.pack[s]))
+        deficit = data.min_order_value[p] - self.value[p, t]
+        whole = own + int(np.ceil(deficit / per_pack - 1e-9))
+        return [max(k, minimum) for k in dict.fromkeys((whole, max(own + 1, minimum)))]
+
+    def _first_granted(self, pool: np.ndarray, requests: list[tuple[int, tuple[int, int]]]) -> int | None:
+        """Apply the first forced request (pool position, (t, k)) that fits; its position, or None."""
+        start, size = 0, 2
+        while start < len(requests):  # in chunks of doubling size: early requests are granted most
+            chunk = requests[start : start + size]
+            start, size = start + size, 2 * size
+            problems = [(i, force, self._problem(int(pool[i]), force)) for i, force in chunk]
+            problems = [(i, force, inst) for i, force, inst in problems if inst is not None]
+            if not problems:
+                continue
+            packs, cost = solve_lot_sizing(stack([inst for _, _, inst in problems]))
+            for row, (i, force, _) in enumerate(problems):
+                new = self._accepted(int(pool[i]), force, packs[row], float(cost[row]))
+                if new is not None:
+                    self._apply(int(pool[i]), new)
+                    return i
+        return None
 
     def drop_lines(self, s: int, weeks: np.ndarray) -> None:
         """Remove SKU s's order lines in the given order weeks."""

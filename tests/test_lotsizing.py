@@ -11,7 +11,7 @@ from factories import make_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.lotsizing import LotSizingInstance, solve_lot_sizing
+from planner.lotsizing import LotSizingInstance, max_states, solve_lot_sizing
 from planner.model import build_model, model_params, orders_from_model
 from planner.optimizer import model_objective
 from planner.solve import SolveStatus, solve
@@ -150,24 +150,74 @@ def test_dp_matches_the_mip_on_one_sku(
     assert dp_cost == pytest.approx(res.objective, rel=1e-7, abs=1e-6)
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    values=st.lists(st.floats(-100, 100), min_size=1, max_size=40),
-    data=st.data(),
-)
-def test_range_min_matches_a_loop(values, data) -> None:
-    from planner.lotsizing import _range_min
+def plan_cost(inst: LotSizingInstance, packs: np.ndarray) -> float:
+    """The DP's objective of one SKU's arrivals ``packs[a]`` (module docstring of planner.lotsizing)."""
+    units = inst.pack[0] * np.cumsum(packs)
+    weeks = np.arange(inst.horizon)
+    stock = np.maximum(0.0, inst.cautious_base[0] + units)
+    stage = (
+        inst.holding[0] * units
+        + np.where(
+            weeks >= inst.lead_time[0], inst.penalty[0] * np.maximum(0.0, inst.requirement[0] - units), 0.0
+        )
+        + inst.cap_price * inst.volume[0] * stock
+    )
+    ordered = packs > 0
+    return float(stage.sum() + (inst.fixed[0] + inst.unit[0] * inst.pack[0] * packs)[ordered].sum())
 
-    w = np.array([values])
-    width = w.shape[1]
-    lo = np.array([data.draw(st.lists(st.integers(0, width - 1), min_size=width, max_size=width))])
-    span = np.array([data.draw(st.lists(st.integers(0, width), min_size=width, max_size=width))])
-    hi = np.minimum(lo + span, width - 1)
-    got_v, got_a = _range_min(w, lo, hi)
-    for j in range(width):
-        seg = w[0, lo[0, j] : hi[0, j] + 1]
-        assert got_v[0, j] == seg.min()
-        assert got_a[0, j] == lo[0, j] + int(np.argmin(seg))  # smallest argmin
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), h=st.integers(2, 5), lead=st.integers(0, 2), pack=st.integers(1, 4))
+def test_dp_with_limits_matches_enumeration(data, h, lead, pack) -> None:
+    """Order-size caps, raised minimums, forced weeks, volume caps and storage prices: the DP's cost
+    equals the best of every plan of 0..4 packs a week (within the DP's states), and its plan costs that."""
+    ints = st.lists(st.integers(0, 4), min_size=h, max_size=h)
+    requirement = np.cumsum(data.draw(st.lists(st.integers(0, 6), min_size=h, max_size=h))).astype(float)
+    inst = dataclasses.replace(
+        single(
+            requirement.tolist(),
+            lead=lead,
+            pack=pack,
+            min_packs=data.draw(st.integers(1, 2)),
+            holding=data.draw(st.floats(0.1, 3)),
+            penalty=data.draw(st.floats(5, 50)),
+            fixed=data.draw(st.floats(0, 30)),
+            unit=data.draw(st.floats(0, 2)),
+        ),
+        volume=np.ones(1),
+        cautious_base=np.array([data.draw(st.lists(st.floats(-8, 4), min_size=h, max_size=h))]),
+        cap_price=np.array(data.draw(st.lists(st.sampled_from([0.0, 0.5, 2.0]), min_size=h, max_size=h))),
+        max_packs=np.array([data.draw(ints)]),
+        week_min_packs=np.array([data.draw(ints)]),
+        forced=np.array([data.draw(st.lists(st.booleans(), min_size=h, max_size=h))])
+        & (np.arange(h) >= lead),
+        extra_volume_cap=np.array(
+            [data.draw(st.lists(st.sampled_from([np.inf, 4.0, 9.0]), min_size=h, max_size=h))]
+        ),
+    )
+    n_max = int(max_states(inst)[0])
+    floor = np.maximum(inst.min_packs[0], inst.week_min_packs[0])
+
+    def allowed(packs: np.ndarray) -> bool:
+        ordered = packs > 0
+        units = pack * np.cumsum(packs)
+        extra = np.maximum(0.0, inst.cautious_base[0] + units) - np.maximum(0.0, inst.cautious_base[0])
+        return not (
+            packs.sum() > n_max
+            or (ordered & ~np.isfinite(inst.fixed[0])).any()
+            or (ordered & ((packs < floor) | (packs > inst.max_packs[0]))).any()
+            or (inst.forced[0] & ~ordered).any()
+            or (extra > inst.extra_volume_cap[0] + 1e-9).any()
+        )
+
+    plans = (np.array(plan) for plan in itertools.product(range(5), repeat=h))
+    best = min((plan_cost(inst, packs) for packs in plans if allowed(packs)), default=np.inf)
+    got, cost = solve_lot_sizing(inst)
+    assert np.isfinite(cost[0]) == np.isfinite(best) or got[0].max() > 4
+    if np.isfinite(cost[0]):  # a plan allowed and costing what the DP says, no dearer than any enumerated
+        assert allowed(got[0])
+        assert plan_cost(inst, got[0]) == pytest.approx(cost[0], rel=1e-9, abs=1e-9)
+        assert cost[0] <= best + 1e-9 * max(1.0, abs(best))
 
 
 def test_hard_limits_are_respected() -> None:

@@ -16,6 +16,7 @@ from planner.optimizer import (
     OptimizerSettings,
     _cycle_plan,
     _least_stock_plan,
+    _shortfall_storage_prices,
     _without_short_orders,
     model_objective,
     plan_optimizer,
@@ -259,6 +260,25 @@ def test_cycle_plan_meets_minimum_order_values_cheaper_than_repairing_weekly_ord
     assert sound(data, cycled) == []
     assert model_objective(data, prm, repaired) == pytest.approx(37_450, abs=1)
     assert model_objective(data, prm, cycled) == pytest.approx(23_856, abs=1)
+
+
+def test_storage_below_the_targets_prices_shortfall_into_the_bound() -> None:
+    """Two SKUs selling 10 a week (deterministic), volumes 1 and 2 m3, shortfall 600 per unit-week:
+    meeting every target holds 10 + 20 = 30 m3 after receipts, storage holds 25. The cheapest relief
+    of 5 m3 is SKU 2 short by 2.5 units (300 per m3): the LP bound is purchases (80) plus 4 weeks x
+    1,500. Whole units make it 1,800 a week (1 unit of SKU 1 and 2 of SKU 2). The bound starts
+    from those storage prices (from subgradient steps alone it was 3,917) and stays valid."""
+    data = make_data(
+        [[10] * 4, [10] * 4], unit_volume=[1.0, 2.0], unit_cost=1.0, shortage_cost=5.0, capacity=25.0
+    )
+    prm = model_params(data)
+    np.testing.assert_allclose(_shortfall_storage_prices(data, prm, prm.requirement), 300.0)
+    exact = solve(build_model(data), mip_gap=1e-9, time_limit_s=60)
+    assert exact.status == SolveStatus.OPTIMAL
+    assert exact.objective == pytest.approx(80 + 4 * 1800 + 15.8)
+    result = plan_optimizer(data, OptimizerSettings(strategy="decomposition"))
+    assert 80 + 4 * 1500 <= result.bound <= exact.objective + 1e-6
+    assert result.objective == pytest.approx(exact.objective)
 
 
 def test_decomposition_gives_the_same_plan_twice_in_one_process() -> None:

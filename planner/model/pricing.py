@@ -30,6 +30,8 @@ from planner.model.master import Columns
 from planner.problem import PlanningData
 
 log = logging.getLogger(__name__)
+FEASIBLE_POINT = int(highspy.SolutionStatus.kSolutionStatusFeasible)
+NO_SOLUTION = int(highspy.SolutionStatus.kSolutionStatusNone)
 
 
 @dataclass(frozen=True)
@@ -140,9 +142,18 @@ def master_lp(data: PlanningData, cols: Columns, time_limit_s: float, threads: i
     highs.setOptionValue("run_crossover", "off")
     highs.passModel(lp)
     highs.run()
-    log.info("master LP: %s in %.2f s", highs.getModelStatus(), highs.getRunTime())
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        log.info("master LP ended %s; column generation stops", highs.getModelStatus())
+    status, info = highs.getModelStatus(), highs.getInfo()
+    log.info("master LP: %s in %.2f s", status, highs.getRunTime())
+    # Without crossover the interior point method may end "unknown" just short of its dual tolerance
+    # (large shortfall penalties scale the LP badly). Its point is still usable: any prices >= 0 give
+    # a valid bound, and a feasible primal value only makes the stopping test more cautious.
+    near_optimal = (
+        status == highspy.HighsModelStatus.kUnknown
+        and info.primal_solution_status == FEASIBLE_POINT
+        and info.dual_solution_status != NO_SOLUTION
+    )
+    if status != highspy.HighsModelStatus.kOptimal and not near_optimal:
+        log.info("master LP ended %s; column generation stops", status)
         return None
     dual = -np.asarray(highs.getSolution().row_dual)
     pi = np.zeros((s_count, h))
@@ -151,4 +162,4 @@ def master_lp(data: PlanningData, cols: Columns, time_limit_s: float, threads: i
     mu = np.maximum(0.0, dual[r_bud:r_mov]) if bud_rows else np.zeros(h)
     rho = np.zeros((p_count, h))
     rho[mov_sup] = np.maximum(0.0, -dual[r_mov:]).reshape(len(mov_sup), h)
-    return MasterLP(float(highs.getInfo().objective_function_value), Prices(lam, mu, pi, rho))
+    return MasterLP(float(info.objective_function_value), Prices(lam, mu, pi, rho))
