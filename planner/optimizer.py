@@ -13,7 +13,8 @@ Every LB is a valid lower bound on the MIP optimum, whatever the prices (>= 0). 
 LP's minimum-order-value duals rho[p,t] (a reward per currency unit ordered) shape the columns
 only (:func:`_relax`). Phases:
 
-1. Subgradient (:func:`_subgradient`): Polyak steps from evenly shared purchase-order costs;
+1. Subgradient (:func:`_subgradient`): Polyak steps from evenly shared purchase-order costs
+   (plus shortfall-priced storage where the targets exceed it, :func:`_price_storage`);
    cheap, diverse columns (per-SKU schedules) and a first bound.
 2. Column generation (:func:`_column_generation`): the LP relaxation of the restricted master
    (:mod:`planner.model.pricing`, HiGHS) gives dual prices; the DP prices new columns at them
