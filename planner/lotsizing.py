@@ -34,6 +34,8 @@ import numpy as np
 from forecast.tasks import map_tasks, partitions, split
 
 NO_LIMIT = 10**12  # packs: "no cap on the order size"
+# the value of each optional hard limit that limits nothing
+NEUTRAL = {"extra_volume_cap": np.inf, "max_packs": NO_LIMIT, "week_min_packs": 0, "forced": False}
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,6 @@ def stack(parts: list[LotSizingInstance]) -> LotSizingInstance:
     An optional limit given by some parts only is filled in for the others with its neutral value
     (no volume cap, no order-size cap, no raised minimum, nothing forced).
     """
-    neutral = {"extra_volume_cap": np.inf, "max_packs": NO_LIMIT, "week_min_packs": 0, "forced": False}
     fields = {}
     for f in dataclasses.fields(LotSizingInstance):
         if f.name == "cap_price":
@@ -99,7 +100,7 @@ def stack(parts: list[LotSizingInstance]) -> LotSizingInstance:
         values = [getattr(part, f.name) for part in parts]
         if all(v is None for v in values):
             continue
-        fill = neutral.get(f.name)
+        fill = NEUTRAL.get(f.name)
         fields[f.name] = np.concatenate(
             [
                 np.full((part.n_skus, part.horizon), fill) if v is None else v
@@ -149,7 +150,7 @@ def solve_lot_sizing(inst: LotSizingInstance) -> tuple[np.ndarray, np.ndarray]:
     return _dp(
         vector(inst.lead_time, np.int64),
         vector(inst.pack),
-        full(week_min, 0, np.int64),
+        full(week_min, NEUTRAL["week_min_packs"], np.int64),
         vector(inst.requirement),
         vector(inst.holding),
         vector(inst.penalty),
@@ -158,9 +159,9 @@ def solve_lot_sizing(inst: LotSizingInstance) -> tuple[np.ndarray, np.ndarray]:
         vector(inst.volume),
         vector(inst.cautious_base),
         vector(inst.cap_price),
-        full(inst.extra_volume_cap, np.inf, np.float64),
-        full(inst.max_packs, NO_LIMIT, np.int64),
-        full(inst.forced, False, np.bool_),
+        full(inst.extra_volume_cap, NEUTRAL["extra_volume_cap"], np.float64),
+        full(inst.max_packs, NEUTRAL["max_packs"], np.int64),
+        full(inst.forced, NEUTRAL["forced"], np.bool_),
         max_states(inst),
     )
 
