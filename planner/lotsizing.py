@@ -19,8 +19,8 @@ with ``F_a`` the fixed cost of an order arriving in week a, ``g_a`` the cost per
 minimum (a sliding-window minimum when an order's size is capped), so one SKU costs
 O(H N) for N states. Ties prefer the smaller order. The loops are compiled by Numba
 (cached on disk after the first call): the vectorised NumPy version it replaced gave
-the same plans bit for bit, 10 times slower on 1,000 SKUs and 8 times slower in the
-best-response heuristic, where SKUs are solved one at a time.
+the same plans bit for bit, 10 times slower on 1,000 SKUs; the best-response heuristic,
+which solves SKUs one at a time, took 174.7 s with it and takes 4.7 s now.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ import numpy as np
 from forecast.tasks import map_tasks, partitions, split
 
 NO_LIMIT = 10**12  # packs: "no cap on the order size"
-# the value of each optional hard limit that limits nothing
-NEUTRAL = {"extra_volume_cap": np.inf, "max_packs": NO_LIMIT, "week_min_packs": 0, "forced": False}
 
 
 @dataclass(frozen=True)
@@ -87,29 +85,6 @@ def subset(inst: LotSizingInstance, rows: np.ndarray) -> LotSizingInstance:
     )
 
 
-def stack(parts: list[LotSizingInstance]) -> LotSizingInstance:
-    """One instance holding the problems of ``parts`` in order (they share ``cap_price``).
-
-    An optional limit given by some parts only is filled in for the others with its neutral value
-    (no volume cap, no order-size cap, no raised minimum, nothing forced).
-    """
-    fields = {}
-    for f in dataclasses.fields(LotSizingInstance):
-        if f.name == "cap_price":
-            continue
-        values = [getattr(part, f.name) for part in parts]
-        if all(v is None for v in values):
-            continue
-        fill = NEUTRAL.get(f.name)
-        fields[f.name] = np.concatenate(
-            [
-                np.full((part.n_skus, part.horizon), fill) if v is None else v
-                for part, v in zip(parts, values, strict=True)
-            ]
-        )
-    return LotSizingInstance(cap_price=parts[0].cap_price, **fields)
-
-
 def solve_in_groups(inst: LotSizingInstance) -> tuple[np.ndarray, np.ndarray]:
     """:func:`solve_lot_sizing` with the SKUs split into groups solved as tasks (:mod:`forecast.tasks`).
 
@@ -150,7 +125,7 @@ def solve_lot_sizing(inst: LotSizingInstance) -> tuple[np.ndarray, np.ndarray]:
     return _dp(
         vector(inst.lead_time, np.int64),
         vector(inst.pack),
-        full(week_min, NEUTRAL["week_min_packs"], np.int64),
+        full(week_min, 0, np.int64),
         vector(inst.requirement),
         vector(inst.holding),
         vector(inst.penalty),
@@ -159,9 +134,9 @@ def solve_lot_sizing(inst: LotSizingInstance) -> tuple[np.ndarray, np.ndarray]:
         vector(inst.volume),
         vector(inst.cautious_base),
         vector(inst.cap_price),
-        full(inst.extra_volume_cap, NEUTRAL["extra_volume_cap"], np.float64),
-        full(inst.max_packs, NEUTRAL["max_packs"], np.int64),
-        full(inst.forced, NEUTRAL["forced"], np.bool_),
+        full(inst.extra_volume_cap, np.inf, np.float64),
+        full(inst.max_packs, NO_LIMIT, np.int64),
+        full(inst.forced, False, np.bool_),
         max_states(inst),
     )
 

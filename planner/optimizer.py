@@ -44,7 +44,7 @@ import pyomo.environ as pyo
 from planner.accounting import purchase_order_value, shift_by_lead_time, short_purchase_orders
 from planner.classical import plan_classical
 from planner.feasibility import check_feasible
-from planner.lotsizing import LotSizingInstance, solve_in_groups, solve_lot_sizing, stack
+from planner.lotsizing import LotSizingInstance, solve_in_groups, solve_lot_sizing
 from planner.model.master import Background, Columns, build_master, chosen_columns
 from planner.model.monolithic import build_model, orders_from_model
 from planner.model.objective import model_objective, objective_terms
@@ -985,51 +985,26 @@ class _Market:
         """Bring purchase order (p, t) to the minimum value with larger (or new) lines of p's SKUs.
 
         SKUs already in the order go first, then the others of the supplier, cheapest to hold per
-        unit of value first; each is asked for the whole deficit, else for one more pack, and the
-        first request that fits is granted (as if asked one by one; the requests are solved together).
+        unit of value first; each is asked for the whole deficit, else for one more pack.
         """
         data = self.data
         pool = np.flatnonzero(data.supplier_idx == p)
         ratio = data.holding_cost[pool] / np.maximum(data.unit_cost[pool], 1e-12)
         pool = pool[np.lexsort((ratio, self.x[pool, t] <= 0))]
-        pool = pool[(data.unit_cost[pool] * data.pack[pool] > 0) & (t + data.lead_time[pool] < data.horizon)]
-        while len(pool):
-            requests = [(i, (t, k)) for i, s in enumerate(pool) for k in self._request_sizes(int(s), p, t)]
-            granted = self._first_granted(pool, requests)
-            if granted is None:
-                return False
+        for s in pool:
+            per_pack = data.unit_cost[s] * data.pack[s]
+            if per_pack <= 0 or t + int(data.lead_time[s]) >= data.horizon:
+                continue
+            own = int(round(self.x[s, t] / data.pack[s]))
+            minimum = int(round(data.min_units[s] / data.pack[s]))
+            deficit = data.min_order_value[p] - self.value[p, t]
+            whole = own + int(np.ceil(deficit / per_pack - 1e-9))
+            for k in dict.fromkeys((whole, max(own + 1, minimum))):
+                if self.respond(int(s), force=(t, max(k, minimum))):
+                    break
             if self.value[p, t] >= data.min_order_value[p] - 1e-6:
                 return True
-            pool = pool[granted + 1 :]
         return False
-
-    def _request_sizes(self, s: int, p: int, t: int) -> list[int]:
-        """Packs SKU s is asked for in week t: the whole deficit, else one more pack (at least the MOQ)."""
-        data = self.data
-        per_pack = data.unit_cost[s] * data.pack[s]
-        own = int(round(self.x[s, t] / data.pack[s]))
-        minimum = int(round(data.min_units[s] / data.pack[s]))
-        deficit = data.min_order_value[p] - self.value[p, t]
-        whole = own + int(np.ceil(deficit / per_pack - 1e-9))
-        return [max(k, minimum) for k in dict.fromkeys((whole, max(own + 1, minimum)))]
-
-    def _first_granted(self, pool: np.ndarray, requests: list[tuple[int, tuple[int, int]]]) -> int | None:
-        """Apply the first forced request (pool position, (t, k)) that fits; its position, or None."""
-        start, size = 0, 2
-        while start < len(requests):  # in chunks of doubling size: early requests are granted most
-            chunk = requests[start : start + size]
-            start, size = start + size, 2 * size
-            problems = [(i, force, self._problem(int(pool[i]), force)) for i, force in chunk]
-            problems = [(i, force, inst) for i, force, inst in problems if inst is not None]
-            if not problems:
-                continue
-            packs, cost = solve_lot_sizing(stack([inst for _, _, inst in problems]))
-            for row, (i, force, _) in enumerate(problems):
-                new = self._accepted(int(pool[i]), force, packs[row], float(cost[row]))
-                if new is not None:
-                    self._apply(int(pool[i]), new)
-                    return i
-        return None
 
     def drop_lines(self, s: int, weeks: np.ndarray) -> None:
         """Remove SKU s's order lines in the given order weeks."""
