@@ -19,6 +19,7 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from queue import Empty
 
 import numpy as np
 
@@ -91,6 +92,16 @@ def run_one(n_skus: int, method: str, time_limit: float, queue: mp.Queue) -> Non
     queue.put(row)
 
 
+def _result(queue: mp.Queue, proc: mp.Process, what: str) -> dict:
+    """The row ``proc`` puts on ``queue``; exits with a message if the process dies first."""
+    while True:
+        try:
+            return queue.get(timeout=5)
+        except Empty:
+            if not proc.is_alive():
+                raise SystemExit(f"{what}: the run died (exit code {proc.exitcode})") from None
+
+
 def fmt(value: object, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -116,7 +127,7 @@ def main() -> None:
             queue = ctx.Queue()
             proc = ctx.Process(target=run_one, args=(n, method, limit, queue))
             proc.start()
-            row = queue.get()
+            row = _result(queue, proc, f"{method} at {n} SKUs")
             proc.join()
             print(
                 f"{n:>6} {method:>13} {row['status']:>9} {fmt(row['build'], '9.1f')} "

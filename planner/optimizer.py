@@ -1,17 +1,17 @@
 """The optimiser: Lagrangian decomposition over SKUs, exact per-SKU lot sizing, and a master MIP.
 
 SKUs interact only through shared purchase orders (y[s,t] <= z[p,t]), minimum order values,
-storage and budget. Relaxing storage (prices lambda_t), budget (mu_t) and the purchase-order
-link (pi[s,t]) with Lagrange multipliers, and dropping minimum order values, splits the MIP of
-:mod:`planner.model.monolithic` into one lot-sizing problem per SKU, solved exactly by the
-dynamic program of :mod:`planner.lotsizing`, plus a trivial problem per supplier-week:
+storage and budget. Relaxing storage (prices lambda_t), budget (mu_t), the purchase-order link
+(pi[s,t]) and minimum order values (rho[p,t], a reward per currency unit ordered) with Lagrange
+multipliers splits the MIP of :mod:`planner.model.monolithic` into one lot-sizing problem per
+SKU, solved exactly by the dynamic program of :mod:`planner.lotsizing`, plus a trivial problem
+per supplier-week:
 
-    LB(lambda, mu, pi) = sum_s V_s(lambda, mu, pi) + sum_{p,t} min(0, K_p - sum_{s in p} pi[s,t])
-                         - sum_t lambda_t Cap_t - sum_t mu_t B_t
+    LB = sum_s V_s(lambda, mu, pi, rho) + sum_{p,t} min(0, K_p + rho[p,t] M_p - sum_{s in p} pi[s,t])
+         - sum_t lambda_t Cap_t - sum_t mu_t B_t
 
-Every LB is a valid lower bound on the MIP optimum, whatever the prices (>= 0). The master
-LP's minimum-order-value duals rho[p,t] (a reward per currency unit ordered) shape the columns
-only (:func:`_relax`). Phases:
+Every LB is a valid lower bound on the MIP optimum, whatever the prices (>= 0; rho capped so
+that the DP stays exact, :func:`_relax`). Phases:
 
 1. Subgradient (:func:`_subgradient`): Polyak steps from evenly shared purchase-order costs
    (plus shortfall-priced storage where the targets exceed it, :func:`_price_storage`);
@@ -22,7 +22,9 @@ only (:func:`_relax`). Phases:
 3. Plans: the least-stock plan and a best-response heuristic (:func:`_sequential_plan`), both
    with short purchase orders raised by :mod:`planner.repair`; then the restricted master MIP
    (:mod:`planner.model.master`, Pyomo + HiGHS) improves the best plan neighbourhood by
-   neighbourhood (fix and optimise, :func:`_master`).
+   neighbourhood (fix and optimise, :func:`_master`). Every plan is polished by
+   :func:`planner.repair.fill_shortfall` (lines added or brought forward where they cost less
+   than the shortfall they cover, e.g. a last order topped up to its minimum value).
 
 The classical plan and "order nothing" are always among the columns, so the optimiser never
 returns a plan costlier (in the model's objective) than the classical policy's. Gaps are
@@ -51,7 +53,7 @@ from planner.model.objective import model_objective, objective_terms
 from planner.model.params import ModelParams, model_params
 from planner.model.pricing import Prices, master_lp
 from planner.problem import PlanningData
-from planner.repair import raise_short_orders, supplier_cost
+from planner.repair import fill_shortfall, raise_short_orders, supplier_cost
 from planner.results import PlanStatus, PolicyResult
 from planner.solve import SolveStatus, solve
 from planner.verify import weekly_limit_violations
@@ -256,6 +258,7 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
     least_stock = _least_stock_plan(data, prm)
     least = _feasible_or_none(data, _without_short_orders(data, raise_short_orders(data, prm, least_stock)))
     if least is not None:
+        least = fill_shortfall(data, prm, least)
         pool.add(least)
         best.offer(model_objective(data, prm, least), least)
     _price_storage(data, prm, least_stock, pool, best)
@@ -263,18 +266,20 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
     iterations = _subgradient(data, prm, settings, pool, best, clock)
     cycled = _cycle_plan(data, prm, least_stock)
     if cycled is not None:
+        cycled = fill_shortfall(data, prm, cycled)
         pool.add(cycled)
         best.offer(model_objective(data, prm, cycled), cycled)
     marks.append(time.perf_counter())
     rounds = _column_generation(data, prm, settings, pool, best, clock, rounds_planned)
     marks.append(time.perf_counter())
-    greedy = _sequential_plan(data, prm, best.prices.mu, clock=clock)
+    greedy = fill_shortfall(data, prm, _sequential_plan(data, prm, best.prices.mu, clock=clock))
     pool.add(greedy)
     best.offer(model_objective(data, prm, greedy), greedy)
     marks.append(time.perf_counter())
     master_orders, master_note = _master(
         data, prm, pool, best.prices, best.orders, settings, clock, neighbourhoods
     )
+    master_orders = fill_shortfall(data, prm, master_orders)
     best.offer(model_objective(data, prm, master_orders), master_orders)
     marks.append(time.perf_counter())
     total_gap, decision_gap = _gaps(best.ub, best.lb, prm.purchase_floor)
@@ -335,6 +340,7 @@ class _Relaxed:
     z: np.ndarray  # [P, H] purchase orders the relaxation opens
     volume: np.ndarray  # [H] cautious storage use of the per-SKU optima
     spend: np.ndarray  # [H] purchase value by order week
+    supplier_spend: np.ndarray  # [P, H] purchase value by supplier and order week
 
 
 def _start_prices(data: PlanningData) -> Prices:
@@ -402,27 +408,31 @@ def _price_storage(
 
 
 def _relax(data: PlanningData, prm: ModelParams, prices: Prices) -> _Relaxed:
-    """LB(lambda, mu, pi) and columns: exact per-SKU lot sizing under the prices (module docstring).
+    """LB(lambda, mu, pi, rho) and columns: exact per-SKU lot sizing under the prices (module docstring).
 
-    Minimum-order-value rewards ``rho`` only shape the columns: with them, buying beyond the
-    DP's states (peak requirement plus one order) could pay, so the bound is taken at rho = 0,
-    where the DP's states hold an optimal plan and the bound is valid.
+    The minimum order value ``sum_{s in p} c_s x[s,t] >= M_p z[p,t]`` is relaxed with rho[p,t] >= 0:
+    a reward of rho per currency unit ordered, and rho M_p added to the cost of opening (p, t).
+    Rewards are capped at 1 + mu_t, where a unit still costs c_s (1 + mu_t - rho) >= 0 plus its
+    holding: buying beyond the DP's states (peak requirement plus one order) then never pays, the
+    DP stays exact and the bound valid.
     """
-    plain = dataclasses.replace(prices, rho=np.zeros_like(prices.rho))
-    packs, values = solve_in_groups(_instance(data, prm, plain))
-    if prices.rho.any():
-        packs, _ = solve_in_groups(_instance(data, prm, prices))
+    rho = np.minimum(prices.rho, 1.0 + prices.mu[None, :])
+    prices = dataclasses.replace(prices, rho=rho)
+    packs, values = solve_in_groups(_instance(data, prm, prices))
     x = _to_order_weeks(data, packs)
     supplier_pi = np.zeros((len(data.suppliers), data.horizon))
     np.add.at(supplier_pi, data.supplier_idx, prices.pi)
-    z_cost = data.order_cost[:, None] - supplier_pi
+    z_cost = data.order_cost[:, None] + rho * data.min_order_value[:, None] - supplier_pi
     lb = values.sum() + np.minimum(0.0, z_cost).sum()
     if data.capacity is not None:
         lb -= float(prices.lam @ data.capacity)
     if data.budget is not None:
         lb -= float(prices.mu @ data.budget)
     volume = objective_terms(data, prm, x)["volume"].sum(axis=0)
-    return _Relaxed(float(lb), x, z_cost < 0, volume, data.unit_cost @ x)
+    value = data.unit_cost[:, None] * x
+    supplier_spend = np.zeros((len(data.suppliers), data.horizon))
+    np.add.at(supplier_spend, data.supplier_idx, value)
+    return _Relaxed(float(lb), x, z_cost < 0, volume, value.sum(axis=0), supplier_spend)
 
 
 def _subgradient(
@@ -453,8 +463,10 @@ def _subgradient(
         g_pi = (rel.orders > 0).astype(float) - rel.z[data.supplier_idx].astype(float)
         g_lam = rel.volume - cap if cap is not None else np.zeros(data.horizon)
         g_mu = rel.spend - budget if budget is not None else np.zeros(data.horizon)
-        # Polyak steps per multiplier group: links, storage and budget are in different units
-        groups = [g for g in (g_pi, g_lam, g_mu) if float((g**2).sum()) > 1e-12]
+        movs = data.min_order_value[:, None]
+        g_rho = np.where(movs > 0, movs * rel.z - rel.supplier_spend, 0.0)
+        # Polyak steps per multiplier group: links, storage, budget and order values differ in units
+        groups = [g for g in (g_pi, g_lam, g_mu, g_rho) if float((g**2).sum()) > 1e-12]
         if not groups:
             return it + 1
         target = min(best.ub, best.lb + share * max(abs(best.lb), 1.0))
@@ -463,7 +475,7 @@ def _subgradient(
             np.maximum(0.0, prices.lam + _step(gain, g_lam) * g_lam),
             np.maximum(0.0, prices.mu + _step(gain, g_mu) * g_mu),
             np.maximum(0.0, prices.pi + _step(gain, g_pi) * g_pi),
-            prices.rho,
+            np.maximum(0.0, prices.rho + _step(gain, g_rho) * g_rho),
         )
     return settings.iterations
 

@@ -1,4 +1,5 @@
-"""Make a plan meet suppliers' minimum order values.
+"""Make a plan meet suppliers' minimum order values (:func:`raise_short_orders`), and cover
+shortfall where that costs less than its penalty (:func:`fill_shortfall`).
 
 1. A purchase order (p, t) worth less than MOV_p is topped up with packs of the same
    supplier's later order lines (x[s,t2], t2 > t), moved to week t, cheapest extra holding
@@ -15,6 +16,10 @@
 Each change keeps MOQs (a line stays 0 or >= its minimum), the tight line bound of the MIP,
 storage capacity (cautious basis) and the weekly budget, or is not made. Purchase orders that
 stay short are left as they are (the caller drops them).
+
+Dropping a short order can leave its SKUs short for weeks, at a penalty far above the order's
+value; :func:`fill_shortfall` then finds, for instance, the last order of the horizon topped up
+with the supplier's SKUs of most value per unit volume (c_s / v_s) where storage is full.
 """
 
 from __future__ import annotations
@@ -170,13 +175,21 @@ class _Book:
         return True
 
 
-def _top_up_order(book: _Book, p: int, t: int) -> bool:
-    """Add packs to purchase order (p, t) until it reaches the minimum order value (step 2b)."""
+def _top_up_order(book: _Book, p: int, t: int, dense: bool = False) -> bool:
+    """Add packs to purchase order (p, t) until it reaches the minimum order value (step 2b).
+
+    SKUs in the order of step 2b (present lines, then least holding per unit of value), or with
+    ``dense`` most value per unit volume first (the most value where storage is short).
+    """
     data = book.data
     h = data.horizon
     members = np.flatnonzero((data.supplier_idx == p) & (data.lead_time + t < h) & (data.unit_cost > 0))
-    held = data.holding_cost[members] * (h - t - data.lead_time[members]) / data.unit_cost[members]
-    for s in members[np.lexsort((members, held, book.x[members, t] <= 0))]:
+    if dense:
+        order = np.lexsort((members, -data.unit_cost[members] / np.maximum(data.unit_volume[members], 1e-12)))
+    else:
+        held = data.holding_cost[members] * (h - t - data.lead_time[members]) / data.unit_cost[members]
+        order = np.lexsort((members, held, book.x[members, t] <= 0))
+    for s in members[order]:
         deficit = data.min_order_value[p] - book.value[p, t]
         if deficit <= TOL:
             break
@@ -222,3 +235,81 @@ def _packs_to_move(data: PlanningData, x: np.ndarray, s: int, t: int, t2: int, d
     if have - want < minimum:
         return have  # what stays would be below the MOQ: move the whole line
     return want
+
+
+def fill_shortfall(data: PlanningData, prm: ModelParams, orders: np.ndarray) -> np.ndarray:
+    """``orders`` with lines added or brought forward where they cover shortfall for less than its penalty.
+
+    Week by week, for each supplier whose SKUs fall short of their targets from the week an order
+    placed now would arrive (t + L_s), two changes are tried: every such SKU gets a line covering
+    its largest remaining shortfall (whole packs, at least the MOQ, within the MIP's line bound and
+    what storage and budget leave), either as extra units or moved forward from its next line
+    (which then holds less stock later); a purchase order left below the minimum value is topped
+    up (step 2b, or densest value first). The cheapest change is kept when it lowers the
+    supplier's part of the model cost, the only part it changes (storage and budget are kept).
+    """
+    h = data.horizon
+    book = _Book(data, prm, orders.copy())
+    weeks = np.arange(h)[None, :]
+    for t in range(h):
+        arrival = t + data.lead_time
+        gap = np.where(weeks >= data.lead_time[:, None], prm.requirement - book.cum, 0.0)
+        gap = np.where(weeks >= arrival[:, None], gap, 0.0).max(axis=1)  # largest shortfall from arrival on
+        short = (arrival < h) & (gap > TOL)
+        for p in np.unique(data.supplier_idx[short]):
+            members = np.flatnonzero(data.supplier_idx == p)
+            skus = np.flatnonzero(short & (data.supplier_idx == p))
+            options = []
+            for advance in (False, True):
+                trial = book.copy()
+                for s in skus:
+                    packs = int(np.ceil(gap[s] / data.pack[s] - 1e-9))
+                    if advance:
+                        _bring_forward(trial, int(s), t, packs)
+                    else:
+                        _add_packs(trial, int(s), t, packs)
+                if not trial.short()[p].any():
+                    options.append(trial)
+                    continue
+                for dense in (False, True):
+                    topped = trial.copy()
+                    if _top_up_order(topped, int(p), t, dense) and not topped.short()[p].any():
+                        options.append(topped)
+            costs = [supplier_cost(data, prm, b.x, int(p), members) for b in options]
+            now = supplier_cost(data, prm, book.x, int(p), members)
+            if options and min(costs) < now - TOL:
+                book = options[int(np.argmin(costs))]
+    return book.x
+
+
+def _add_packs(book: _Book, s: int, t: int, packs: int) -> None:
+    """Add up to ``packs`` packs of SKU s in week t (a new line at least its MOQ), as many as fit."""
+    data = book.data
+    have = int(round(book.x[s, t] / data.pack[s]))
+    least = 1 if have else int(max(1, round(data.min_units[s] / data.pack[s])))
+    most = min(max(packs, least), int(np.floor(book.prm.max_units[s] / data.pack[s] + 1e-9)) - have)
+    if most < least or not book.fits(s, t, least * data.pack[s]):
+        return
+    lo, hi = least, most
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if book.fits(s, t, mid * data.pack[s]):
+            lo = mid
+        else:
+            hi = mid - 1
+    book.add(s, t, lo * data.pack[s])
+
+
+def _bring_forward(book: _Book, s: int, t: int, packs: int) -> None:
+    """Move ``packs`` packs of SKU s's next line after week t to week t (MOQs kept at both ends)."""
+    data = book.data
+    later = t + 1 + np.flatnonzero(book.x[s, t + 1 :] > 0)
+    if later.size == 0:
+        return
+    t2 = int(later[0])
+    have = int(round(book.x[s, t2] / data.pack[s]))
+    minimum = int(round(data.min_units[s] / data.pack[s]))
+    want = packs if book.x[s, t] > 0 else max(packs, minimum)
+    if have - want < minimum:
+        want = have  # what stays would be below the MOQ: move the whole line
+    book.move([(s, want * data.pack[s])], t2, t)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from factories import make_data, seeded_company
@@ -21,7 +23,7 @@ from planner.optimizer import (
     model_objective,
     plan_optimizer,
 )
-from planner.repair import raise_short_orders
+from planner.repair import fill_shortfall, raise_short_orders
 from planner.results import PlanStatus
 from planner.solve import SolveStatus, solve
 from planner.verify import plan_violations, weekly_limit_violations
@@ -231,6 +233,55 @@ def test_repair_keeps_units_storage_and_budget(data) -> None:
     if not limits:
         assert [v for v in weekly_limit_violations(data, out) if "minimum order value" not in v] == []
         assert sound(data, _without_short_orders(data, out)) == []
+
+
+def test_the_last_order_is_topped_up_with_the_densest_sku_where_storage_is_full() -> None:
+    """A (5 per unit, 1 m3) sells 10 a week; its week-0 line of 30 leaves week 3 short by 10. Storage
+    (10 m3 in week 2, 12 in week 3) allows only a week-3 order, and A's 10 units (worth 50) fall
+    short of the minimum order value of 100. Topping up with A would need 20 m3; B (10 per unit,
+    0.1 m3) reaches it with 5 units in 0.5 m3. That is the MIP optimum."""
+    data = make_data(
+        np.array([[10.0, 10, 10, 10], [0, 0, 0, 0]]),
+        unit_cost=[5.0, 10.0],
+        unit_volume=[1.0, 0.1],
+        min_order_value=100.0,
+        capacity=np.array([30.0, 30, 10, 12]),
+    )
+    prm = model_params(data)
+    start = np.array([[30.0, 0, 0, 0], [0, 0, 0, 0]])
+    raised = raise_short_orders(data, prm, np.array([[30.0, 0, 0, 10], [0, 0, 0, 0]]))
+    assert short_purchase_orders(data, raised)[0, 3]  # present lines first: A fills storage, still short
+    out = fill_shortfall(data, prm, start)
+    assert out.tolist() == [[30.0, 0, 0, 10], [0, 0, 0, 5]]
+    exact = solve(build_model(data), mip_gap=1e-9, time_limit_s=60)
+    assert model_objective(data, prm, out) == pytest.approx(exact.objective)
+
+
+def test_shortfall_is_covered_by_bringing_a_pack_forward_where_extra_stock_does_not_fit() -> None:
+    """Packs of 10, sales 5 a week: lines of 10 (week 0) and 20 (week 3) leave week 2 short by 5.
+    Storage keeps earlier weeks from holding more, and an extra pack in week 2 would overflow weeks
+    3-5 (15 m3); one pack of week 3's line moved to week 2 covers it with no extra stock later."""
+    data = make_data(np.full((1, 6), 5.0), pack=10, moq=10, capacity=np.array([15.0, 10, 20, 15, 15, 15]))
+    out = fill_shortfall(data, model_params(data), np.array([[10.0, 0, 0, 20, 0, 0]]))
+    assert out.tolist() == [[10.0, 0, 10, 10, 0, 0]]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=instances(), scale=st.sampled_from([1.0, 1e-3, 1e-4]))
+def test_filling_shortfall_never_costs_more_and_keeps_every_limit(data, scale) -> None:
+    """From a plan within storage, budget and minimum order values, the filled plan is no costlier in
+    the model's objective, stays within every limit and passes the plan verifier (also where the
+    shortfall penalty, scaled down, is cheaper than some ways of covering it)."""
+    data = dataclasses.replace(data, shortfall_penalty=data.shortfall_penalty * scale)
+    prm = model_params(data)
+    start = _without_short_orders(data, raise_short_orders(data, prm, _least_stock_plan(data, prm)))
+    if weekly_limit_violations(data, start):
+        start = np.zeros_like(start)  # the instances leave room for stock on hand and the budget
+    assert weekly_limit_violations(data, start) == []
+    out = fill_shortfall(data, prm, start)
+    assert model_objective(data, prm, out) <= model_objective(data, prm, start) + 1e-6
+    assert weekly_limit_violations(data, out) == []
+    assert sound(data, out) == []
 
 
 def test_cycle_plan_meets_minimum_order_values_cheaper_than_repairing_weekly_orders() -> None:
