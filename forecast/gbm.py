@@ -164,11 +164,13 @@ class LightGBMForecaster(QuantileForecaster):
     def predict_quantiles(self, skus: Sequence[str], horizon: int) -> np.ndarray:
         """Quantiles ``[S, horizon, Q]`` at ``self.quantiles`` in units (zeros for unknown SKUs)."""
         self._check_fitted()
-        n_known = len(self.skus_)
-        raw = np.stack([b.predict(self.pred_rows_, num_threads=self.threads) for b in self.boosters_], axis=1)
-        raw = raw.reshape(n_known, self.max_horizon, len(self.quantiles))[:, :horizon]
-        q = np.sort(np.maximum(raw, 0.0), axis=2) * self.pred_scale_[:, None, None]
         pos = pd.Index(self.skus_).get_indexer(list(skus))
+        known = pos[pos >= 0]
         out = np.zeros((len(skus), horizon, len(self.quantiles)))
-        out[pos >= 0] = q[pos[pos >= 0]]
+        if known.size == 0:
+            return out
+        rows = self.pred_rows_.iloc[(known[:, None] * self.max_horizon + np.arange(self.max_horizon)).ravel()]
+        raw = np.stack([b.predict(rows, num_threads=self.threads) for b in self.boosters_], axis=1)
+        raw = raw.reshape(len(known), self.max_horizon, len(self.quantiles))[:, :horizon]
+        out[pos >= 0] = np.sort(np.maximum(raw, 0.0), axis=2) * self.pred_scale_[known, None, None]
         return out

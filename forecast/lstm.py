@@ -442,11 +442,13 @@ class LSTMForecaster(QuantileForecaster):
         self._check_fitted()
         from keras import ops
 
-        raw = ops.convert_to_numpy(self._net([self.pred_seq_, self.pred_ctx_], training=False))  # [S, H, Q]
-        q = np.maximum(raw[:, :horizon].astype(float), 0.0) * self.pred_scale_[:, None, None]
         pos = pd.Index(self.skus_).get_indexer(list(skus))
+        known = pos[pos >= 0]
         out = np.zeros((len(skus), horizon, len(self.quantiles)))
-        out[pos >= 0] = q[pos[pos >= 0]]
+        if known.size:
+            net_in = [self.pred_seq_[known], self.pred_ctx_[known]]
+            raw = ops.convert_to_numpy(self._net(net_in, training=False))[:, :horizon]  # [S', horizon, Q]
+            out[pos >= 0] = np.maximum(raw.astype(float), 0.0) * self.pred_scale_[known, None, None]
         return out
 
     # -- persistence ---------------------------------------------------------

@@ -65,20 +65,30 @@ class QuantileForecaster(Forecaster):
         """Quantiles ``[S, horizon, Q]`` in units at ``self.quantiles``, sorted along the last axis."""
 
     def predict(self, skus: Sequence[str], weeks: pd.DatetimeIndex, levels: Sequence[float]) -> Forecast:
+        """Quantiles, paths and cumulative quantiles, group of SKUs by group (one task per group:
+        on a cluster each worker predicts its SKUs with the fitted model, sent to it once)."""
         self._check_fitted()
         weeks = pd.DatetimeIndex(weeks)
         offset = horizon_offset(self.last_week_, weeks, self.max_horizon, self.name)
-        q = self.predict_quantiles(skus, offset + len(weeks))[:, offset:]
         skus = list(skus)
-        groups = [([skus[i] for i in g], q[g]) for g in split(len(skus), partitions())]
-        shared = (weeks, self.quantiles, tuple(levels), self.n_paths, self.rho_, self.seed, self.name)
+        groups = [[skus[i] for i in g] for g in split(len(skus), partitions())]
+        shared = (self, weeks, offset, tuple(levels))
         return Forecast.concat(map_tasks(_forecast_group, groups, shared=shared))
 
 
-def _forecast_group(group: tuple[list[str], np.ndarray], shared: tuple) -> Forecast:
-    """Paths and quantiles of one group of SKUs (a task); each SKU draws from its own generator."""
-    skus, q = group
-    weeks, model_levels, levels, n_paths, rho, seed, model = shared
+def _forecast_group(skus: list[str], shared: tuple) -> Forecast:
+    """Prediction, paths and quantiles of one group of SKUs (a task); each SKU draws from its own
+    generator and is predicted on its own rows, so its forecast does not depend on its group."""
+    model, weeks, offset, levels = shared
+    q = model.predict_quantiles(skus, offset + len(weeks))[:, offset:]
     return forecast_from_quantiles(
-        skus, weeks, model_levels, q, levels, n_paths=n_paths, rho=rho, seed=seed, model=model
+        skus,
+        weeks,
+        model.quantiles,
+        q,
+        levels,
+        n_paths=model.n_paths,
+        rho=model.rho_,
+        seed=model.seed,
+        model=model.name,
     )

@@ -21,6 +21,7 @@ from forecast.lstm import (
     step_inputs,
     targets,
 )
+from forecast.tasks import use_runner
 
 LEVELS = [0.05, 0.1, 0.5, 0.9, 0.95]
 N_WEEKS = 120
@@ -115,6 +116,24 @@ def test_same_seed_same_predictions(fitted: tuple[LSTMForecaster, Forecast]) -> 
     assert second.train_loss_ == model.train_loss_ and len(model.train_loss_) == TINY["epochs"]
     np.testing.assert_array_equal(fc.quantiles, again.quantiles)
     np.testing.assert_array_equal(fc.paths, again.paths)
+
+
+def test_predicting_in_groups_of_skus_gives_the_same_forecast(
+    fitted: tuple[LSTMForecaster, Forecast],
+) -> None:
+    """On a cluster each worker predicts its group of SKUs (forecast.tasks); a SKU's forecast must
+    not depend on the others in its batch. A runner asking for 4 groups checks it without a cluster."""
+    model, whole = fitted
+
+    def in_reverse(fn, items, shared):  # a runner: tasks here, last group first
+        return [fn(item, shared) for item in reversed(items)][::-1]
+
+    in_reverse.partitions = 4
+    with use_runner(in_reverse):
+        grouped = model.predict(SKUS + ["UNSEEN"], WEEKS, LEVELS)
+    assert grouped.skus == whole.skus
+    for field in ("mean", "quantiles", "paths", "cum_quantiles"):
+        assert np.array_equal(getattr(grouped, field), getattr(whole, field)), field
 
 
 def test_save_and_load_give_identical_predictions(
