@@ -193,23 +193,35 @@ def _top_up_order(book: _Book, p: int, t: int, dense: bool = False) -> bool:
         deficit = data.min_order_value[p] - book.value[p, t]
         if deficit <= TOL:
             break
-        per_pack = data.unit_cost[s] * data.pack[s]
-        have = int(round(book.x[s, t] / data.pack[s]))
-        least = 1 if have else int(max(1, round(data.min_units[s] / data.pack[s])))
-        most = int(np.floor(book.prm.max_units[s] / data.pack[s] + 1e-9)) - have
-        # storage and budget fit fewer packs, never more, as packs grow: bisect for the most that fit
-        lo, hi = least - 1, min(int(np.ceil(deficit / per_pack - 1e-9)), most)
-        if hi < least or not book.fits(int(s), t, least * data.pack[s]):
-            continue
-        lo = least
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if book.fits(int(s), t, mid * data.pack[s]):
-                lo = mid
-            else:
-                hi = mid - 1
-        book.add(int(s), t, lo * data.pack[s])
+        least, most = _line_limits(book, int(s), t)
+        want = int(np.ceil(deficit / (data.unit_cost[s] * data.pack[s]) - 1e-9))
+        _add_most_that_fit(book, int(s), t, least, min(want, most))
     return book.value[p, t] >= data.min_order_value[p] - TOL
+
+
+def _line_limits(book: _Book, s: int, t: int) -> tuple[int, int]:
+    """Fewest packs SKU s's line in week t may grow by (1, or the MOQ for a new line) and most
+    (the MIP's line bound)."""
+    data = book.data
+    have = int(round(book.x[s, t] / data.pack[s]))
+    least = 1 if have else int(max(1, round(data.min_units[s] / data.pack[s])))
+    return least, int(np.floor(book.prm.max_units[s] / data.pack[s] + 1e-9)) - have
+
+
+def _add_most_that_fit(book: _Book, s: int, t: int, least: int, most: int) -> None:
+    """Order the most packs of SKU s in week t, from ``least`` to ``most``, that storage and budget
+    hold (fewer fit, never more, as packs grow: bisection); nothing if ``least`` does not fit."""
+    pack = book.data.pack[s]
+    if most < least or not book.fits(s, t, least * pack):
+        return
+    lo, hi = least, most
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if book.fits(s, t, mid * pack):
+            lo = mid
+        else:
+            hi = mid - 1
+    book.add(s, t, lo * pack)
 
 
 def _candidates(data: PlanningData, x: np.ndarray, members: np.ndarray, t: int) -> list[tuple[int, int]]:
@@ -224,17 +236,20 @@ def _candidates(data: PlanningData, x: np.ndarray, members: np.ndarray, t: int) 
 
 def _packs_to_move(data: PlanningData, x: np.ndarray, s: int, t: int, t2: int, deficit: float) -> int:
     """Whole packs of line x[s,t2] to move to week t: enough for ``deficit``, MOQs kept at both ends."""
-    pack, per_pack = data.pack[s], data.unit_cost[s] * data.pack[s]
+    per_pack = data.unit_cost[s] * data.pack[s]
     if per_pack <= 0:
         return 0
-    have = int(round(x[s, t2] / pack))
-    minimum = int(round(data.min_units[s] / pack))
-    want = int(np.ceil(deficit / per_pack - 1e-9))
+    return _moq_kept(data, x, s, t, t2, int(np.ceil(deficit / per_pack - 1e-9)))
+
+
+def _moq_kept(data: PlanningData, x: np.ndarray, s: int, t: int, t2: int, want: int) -> int:
+    """Packs to move from line x[s,t2] to week t for ``want``: a new line in week t reaches the MOQ,
+    and what would stay below the MOQ in week t2 moves too."""
+    have = int(round(x[s, t2] / data.pack[s]))
+    minimum = int(round(data.min_units[s] / data.pack[s]))
     if x[s, t] <= 0:
-        want = max(want, minimum)  # a new line in week t must reach the MOQ
-    if have - want < minimum:
-        return have  # what stays would be below the MOQ: move the whole line
-    return want
+        want = max(want, minimum)
+    return have if have - want < minimum else want
 
 
 def fill_shortfall(data: PlanningData, prm: ModelParams, orders: np.ndarray) -> np.ndarray:
@@ -284,32 +299,13 @@ def fill_shortfall(data: PlanningData, prm: ModelParams, orders: np.ndarray) -> 
 
 def _add_packs(book: _Book, s: int, t: int, packs: int) -> None:
     """Add up to ``packs`` packs of SKU s in week t (a new line at least its MOQ), as many as fit."""
-    data = book.data
-    have = int(round(book.x[s, t] / data.pack[s]))
-    least = 1 if have else int(max(1, round(data.min_units[s] / data.pack[s])))
-    most = min(max(packs, least), int(np.floor(book.prm.max_units[s] / data.pack[s] + 1e-9)) - have)
-    if most < least or not book.fits(s, t, least * data.pack[s]):
-        return
-    lo, hi = least, most
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if book.fits(s, t, mid * data.pack[s]):
-            lo = mid
-        else:
-            hi = mid - 1
-    book.add(s, t, lo * data.pack[s])
+    least, most = _line_limits(book, s, t)
+    _add_most_that_fit(book, s, t, least, min(max(packs, least), most))
 
 
 def _bring_forward(book: _Book, s: int, t: int, packs: int) -> None:
     """Move ``packs`` packs of SKU s's next line after week t to week t (MOQs kept at both ends)."""
-    data = book.data
     later = t + 1 + np.flatnonzero(book.x[s, t + 1 :] > 0)
-    if later.size == 0:
-        return
-    t2 = int(later[0])
-    have = int(round(book.x[s, t2] / data.pack[s]))
-    minimum = int(round(data.min_units[s] / data.pack[s]))
-    want = packs if book.x[s, t] > 0 else max(packs, minimum)
-    if have - want < minimum:
-        want = have  # what stays would be below the MOQ: move the whole line
-    book.move([(s, want * data.pack[s])], t2, t)
+    if later.size:
+        t2 = int(later[0])
+        book.move([(s, _moq_kept(book.data, book.x, s, t, t2, packs) * book.data.pack[s])], t2, t)
