@@ -1,5 +1,5 @@
 """Make a plan meet suppliers' minimum order values (:func:`raise_short_orders`), and cover
-shortfall where that costs less than its penalty (:func:`fill_shortfall`).
+shortfall where that costs less than its penalty (:func:`fill_shortfall`, :func:`trade_storage`).
 
 1. A purchase order (p, t) worth less than MOV_p is topped up with packs of the same
    supplier's later order lines (x[s,t2], t2 > t), moved to week t, cheapest extra holding
@@ -20,11 +20,15 @@ stay short are left as they are (the caller drops them).
 Dropping a short order can leave its SKUs short for weeks, at a penalty far above the order's
 value; :func:`fill_shortfall` then finds, for instance, the last order of the horizon topped up
 with the supplier's SKUs of most value per unit volume (c_s / v_s) where storage is full.
+Where storage is full, :func:`trade_storage` makes room for short SKUs: other SKUs postpone stock
+they hold beyond their targets, or give it up where their shortfall costs less per m3.
 """
 
 from __future__ import annotations
 
 import copy
+import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,6 +38,7 @@ from planner.model.params import ModelParams
 from planner.problem import PlanningData
 
 TOL = 1e-6
+TRADE_RECEIVERS = 50  # storage trades: short SKUs tried per round (most shortfall penalty first)
 
 
 def raise_short_orders(
@@ -50,17 +55,46 @@ def raise_short_orders(
         return x
     book = _Book(data, prm, x)
     for p, t in zip(*np.nonzero(short), strict=True):
-        members = np.flatnonzero(data.supplier_idx == p)
-        for s, t2 in _candidates(data, book.x, members, int(t)):
-            deficit = data.min_order_value[p] - book.value[p, t]
-            if deficit <= TOL:
-                break
-            packs = _packs_to_move(data, book.x, s, int(t), t2, deficit)
-            if packs > 0:
-                book.move([(s, packs * data.pack[s])], t2, int(t))
+        _pull_forward(book, int(p), int(t))
     for p, t in zip(*np.nonzero(book.short() & short.any(axis=1)[:, None]), strict=True):
         book = _cheapest_fix(data, prm, book, int(p), int(t))
     return book.x
+
+
+def _pull_forward(book: _Book, p: int, t: int) -> bool:
+    """Move packs of supplier p's later lines to purchase order (p, t) until it reaches the minimum
+    order value (step 1), least extra holding per unit of value first; whether it does."""
+    data = book.data
+    members = np.flatnonzero(data.supplier_idx == p)
+    for s, t2 in _fitting(book, _candidates(data, book.x, members, t), t):
+        deficit = data.min_order_value[p] - book.value[p, t]
+        if deficit <= TOL:
+            break
+        packs = _packs_to_move(data, book.x, s, t, t2, deficit)
+        if packs > 0:
+            book.move([(s, packs * data.pack[s])], t2, t)
+    return book.value[p, t] >= data.min_order_value[p] - TOL
+
+
+def _fitting(book: _Book, candidates: list[tuple[int, int]], t: int) -> list[tuple[int, int]]:
+    """The (SKU, week t2) candidates of which one pack moved to week t fits storage while it is held
+    earlier (weeks t + L_s to t2 + L_s). Moving stock earlier only raises storage use, so the
+    others never fit (a fast filter that leaves the result as it was)."""
+    if not candidates:
+        return candidates
+    data, h = book.data, book.data.horizon
+    skus = np.array([s for s, _ in candidates])
+    later = np.array([t2 for _, t2 in candidates])
+    lt = data.lead_time[skus]
+    weeks = np.arange(h)[None, :]
+    held = (weeks >= (t + lt)[:, None]) & (weeks < (later + lt)[:, None])
+    level = book.prm.cautious_base[skus] + book.cum[skus]
+    rise = data.unit_volume[skus][:, None] * (
+        np.maximum(0.0, level + data.pack[skus][:, None]) - np.maximum(0.0, level)
+    )
+    over = held & (book.used[None, :] + rise > book.cap[None, :] + TOL)
+    keep = (t + lt < h) & ~over.any(axis=1)
+    return [c for c, k in zip(candidates, keep, strict=True) if k]
 
 
 def _cheapest_fix(data: PlanningData, prm: ModelParams, book: _Book, p: int, t: int) -> _Book:
@@ -139,6 +173,18 @@ class _Book:
             self.value[p, dst] += money
             self.value[p, src] -= money
         return True
+
+    def set_row(self, s: int, row: np.ndarray) -> None:
+        """SKU s orders ``row`` instead (storage use, spend and order values follow; no limit checked)."""
+        data = self.data
+        cum = np.cumsum(shift_by_lead_time(row[None, :], data.lead_time[s : s + 1]), axis=1)[0]
+        base = self.prm.cautious_base[s]
+        self.used += data.unit_volume[s] * (np.maximum(0.0, base + cum) - np.maximum(0.0, base + self.cum[s]))
+        money = data.unit_cost[s] * (row - self.x[s])
+        self.spend += money
+        self.value[data.supplier_idx[s]] += money
+        self.cum[s] = cum
+        self.x[s] = row
 
     def _use_after_adding(self, s: int, t: int, units: float) -> np.ndarray | None:
         """Storage use per arrival week from t + L_s on with ``units`` more of SKU s ordered in week t;
@@ -309,3 +355,226 @@ def _bring_forward(book: _Book, s: int, t: int, packs: int) -> None:
     if later.size:
         t2 = int(later[0])
         book.move([(s, _moq_kept(book.data, book.x, s, t, t2, packs) * book.data.pack[s])], t2, t)
+
+
+def trade_storage(
+    data: PlanningData,
+    prm: ModelParams,
+    orders: np.ndarray,
+    receivers: int = TRADE_RECEIVERS,
+    deadline: float = np.inf,
+) -> tuple[np.ndarray, bool]:
+    """``orders`` with storage traded from SKUs that need it least to short SKUs that need it most;
+    and whether ``deadline`` (a ``time.perf_counter()`` instant) cut the trading short.
+
+    Where storage is full, :func:`fill_shortfall` cannot cover a short SKU: any stock it adds
+    overflows. A trade makes room. The *receiver*, one of the ``receivers`` SKUs of most shortfall
+    penalty, gets a line covering all its short weeks until its next line arrives, or only the
+    first (packs brought forward from that line, or added), ordered the week it must be or in its
+    supplier's latest purchase order before. A new purchase order below the supplier's minimum
+    value pulls that supplier's later lines forward (step 1 above; orders it leaves short move
+    whole). Then *donors* free the overflowing m3, cheapest model cost per useful m3 first, each
+    one of:
+
+    - postpone: the packs of its latest line arriving by the first full week that its stock holds
+      beyond its targets through the last full week move to a line arriving just after it
+      (no service lost; holding saved, perhaps a new line or purchase order);
+    - cut: packs of that line for the largest overflow (or the whole line at its MOQ) are not
+      ordered (shortfall at its own, lower penalty).
+
+    Donors keep MOQs and purchase orders' minimum values (a source order may empty), the budget
+    holds, and a trade is kept only when the plan costs less in the model. Trading goes on, most
+    penalty first, until no receiver trades or at the deadline.
+    """
+    if data.capacity is None:
+        return orders, False
+    book = _Book(data, prm, orders.copy())
+    weeks = np.arange(data.horizon)
+    tried: set[tuple[int, bytes]] = set()
+    while True:
+        gap = np.where(weeks[None, :] >= data.lead_time[:, None], prm.requirement - book.cum, 0.0)
+        score = prm.penalty * np.maximum(0.0, gap).sum(axis=1)
+        ranked = [int(s) for s in np.argsort(-score, kind="stable") if score[s] > TOL]
+        ranked = [s for s in ranked if (s, book.x[s].tobytes()) not in tried][:receivers]
+        traded = None
+        for i in ranked:
+            if time.perf_counter() >= deadline:
+                return book.x, True
+            tried.add((i, book.x[i].tobytes()))
+            for row in _receiver_rows(book, i):
+                if (traded := _trade(book, i, row)) is not None:
+                    break
+            if traded is not None:
+                break
+        if traded is None:
+            return book.x, False
+        book = traded
+
+
+def _receiver_rows(book: _Book, i: int) -> list[np.ndarray]:
+    """New order rows for short SKU i covering its short weeks until its next line arrives, or only
+    the first: ordered the week that arrives then, or in its supplier's latest purchase order before."""
+    data, prm = book.data, book.prm
+    lt = int(data.lead_time[i])
+    gap = prm.requirement[i] - book.cum[i]
+    gap[:lt] = 0.0
+    short = np.flatnonzero(gap > TOL)
+    if not short.size:
+        return []
+    first = int(short[0]) - lt
+    earlier = np.flatnonzero(book.value[data.supplier_idx[i], :first] > 0)
+    rows: list[np.ndarray] = []
+    for t in [first] + ([int(earlier[-1])] if earlier.size else []):
+        later = t + 1 + np.flatnonzero(book.x[i, t + 1 :] > 0)
+        end = int(later[0]) + lt if later.size else data.horizon
+        least, most = _line_limits(book, i, t)
+        for need in (gap[t + lt : end].max(), gap[short[0]]):  # until the next line, or the first week
+            packs = min(max(int(np.ceil(need / data.pack[i] - 1e-9)), least), most)
+            if packs < least:
+                continue
+            row = book.x[i].copy()
+            if later.size:  # brought forward from the next line: stock rises only until it arrives
+                units = _moq_kept(data, book.x, i, t, int(later[0]), packs) * data.pack[i]
+                row[later[0]] -= units
+                row[t] += units
+            else:
+                row[t] += packs * data.pack[i]
+            if not any(np.array_equal(row, r) for r in rows):
+                rows.append(row)
+    return rows
+
+
+def _trade(book: _Book, i: int, row: np.ndarray) -> _Book | None:
+    """``book`` with SKU i ordering ``row`` and donors making the room, if that costs less; else None."""
+    data = book.data
+    trial = book.copy()
+    trial.set_row(i, row)
+    p = int(data.supplier_idx[i])
+    t = int(np.flatnonzero(row > book.x[i])[0])
+    if trial.short()[p, t]:  # pull the supplier's later lines forward, storage aside (donors free it)
+        cap, trial.cap = trial.cap, np.full(data.horizon, np.inf)
+        _pull_forward(trial, p, t)
+        for t2 in np.flatnonzero(trial.short()[p]):
+            members = np.flatnonzero((data.supplier_idx == p) & (trial.x[:, t2] > 0))
+            trial.move([(int(s), trial.x[s, t2]) for s in members], int(t2), t)
+        trial.cap = cap
+    touched = {p}
+    gain = -_cost_change(book, trial)
+    if gain <= TOL or trial.short()[p].any():
+        return None
+    excess = np.maximum(0.0, trial.used - trial.cap)
+    if excess.sum() > TOL:
+        donors = _donors(trial, excess, i)
+        if donors is None:
+            return None
+        open_ = np.ones(len(donors.sku), dtype=bool)
+        spent = 0.0
+        while excess.sum() > TOL:
+            useful = np.minimum(donors.freed, excess[None, :]).sum(axis=1)
+            ratio = np.where(open_ & (useful > TOL), donors.cost / np.maximum(useful, 1e-12), np.inf)
+            k = int(np.argmin(ratio))
+            spent += max(float(donors.cost[k]), 0.0)
+            if not np.isfinite(ratio[k]) or spent >= gain:
+                return None
+            j = int(donors.sku[k])
+            trial.set_row(j, donors.rows[k])
+            touched.add(int(data.supplier_idx[j]))
+            open_ &= donors.sku != j
+            # donors from one purchase order keep its minimum value together
+            left = trial.value[data.supplier_idx[donors.sku], donors.week] - donors.money
+            open_ &= (left <= TOL) | (left >= data.min_order_value[data.supplier_idx[donors.sku]] - TOL)
+            excess = np.maximum(0.0, trial.used - trial.cap)
+    if (
+        np.any(trial.spend > trial.budget + TOL)
+        or trial.short()[sorted(touched)].any()
+        or _cost_change(book, trial) >= -TOL
+    ):
+        return None
+    return trial
+
+
+def _cost_change(old: _Book, new: _Book) -> float:
+    """Model objective of ``new``'s plan less ``old``'s: the rows that differ and their suppliers'
+    purchase orders."""
+    data, prm = old.data, old.prm
+    rows = np.flatnonzero((old.x != new.x).any(axis=1))
+    before = objective_terms(data, prm, old.x[rows], rows)
+    after = objective_terms(data, prm, new.x[rows], rows)
+    change = sum(float((after[c] - before[c]).sum()) for c in ("lines", "purchase", "holding", "shortfall"))
+    for p in np.unique(data.supplier_idx[rows]):
+        members = data.supplier_idx == p
+        opened = (new.x[members] > 0).any(axis=0).sum() - (old.x[members] > 0).any(axis=0).sum()
+        change += data.order_cost[p] * float(opened)
+    return change
+
+
+@dataclass(frozen=True)
+class _Donors:
+    """Donor options: SKU, its new order row, model cost change, m3 freed per week, and the order
+    week and value taken from its purchase order."""
+
+    sku: np.ndarray
+    rows: np.ndarray
+    cost: np.ndarray
+    freed: np.ndarray
+    week: np.ndarray
+    money: np.ndarray
+
+
+def _donors(book: _Book, excess: np.ndarray, receiver: int) -> _Donors | None:
+    """Every SKU's postpone and cut options (see :func:`trade_storage`) that free room where
+    ``excess`` (m3 per week) overflows; None if there are none."""
+    data, prm, x = book.data, book.prm, book.x
+    h, lt = data.horizon, data.lead_time
+    full = np.flatnonzero(excess > TOL)
+    first, last_full = int(full[0]), int(full[-1])
+    arrived = shift_by_lead_time(x, lt)[:, : first + 1] > 0
+    arrival = np.where(arrived, np.arange(first + 1)[None, :], -1).max(axis=1)
+    arrival[receiver] = -1
+    rows = np.flatnonzero(arrival >= 0)
+    src = arrival[rows] - lt[rows]
+    pack = data.pack[rows]
+    have = np.round(x[rows, src] / pack).astype(int)
+    minimum = np.round(data.min_units[rows] / pack).astype(int)
+    p = data.supplier_idx[rows]
+    n = np.arange(len(rows))
+    old = objective_terms(data, prm, x[rows], rows)
+    parts = []
+    for postpone in (True, False):
+        if postpone:
+            if last_full + 1 >= h:
+                continue
+            dst = last_full + 1 - lt[rows]
+            window = (np.arange(h)[None, :] >= arrival[rows][:, None]) & (np.arange(h)[None, :] <= last_full)
+            spare = np.where(window, book.cum[rows] - prm.requirement[rows], np.inf).min(axis=1)
+            k = np.minimum(np.floor(spare / pack + 1e-9), have).astype(int)
+            k = np.where((have - k > 0) & (have - k < minimum), have - minimum, k)  # MOQ at the source
+            dst = np.clip(dst, 0, h - 1)
+            k = np.where((x[rows, dst] <= 0) & (k < minimum), 0, k)  # a new line reaches the MOQ
+            ok = (k > 0) & (last_full + 1 - lt[rows] > src)
+        else:  # enough packs for the largest overflow, or the whole line at its MOQ
+            per_pack = np.maximum(data.unit_volume[rows] * pack, 1e-12)
+            k = np.minimum(np.ceil(excess[full].max() / per_pack - 1e-9), have)
+            k = np.where(have - np.maximum(k, 1) < minimum, have, np.maximum(k, 1)).astype(int)
+            ok = k > 0
+        units = k * pack
+        money = data.unit_cost[rows] * units
+        left = book.value[p, src] - money
+        ok &= (left <= TOL) | (left >= data.min_order_value[p] - TOL)
+        new = x[rows].copy()
+        new[n, src] -= units
+        orders = np.where(left <= TOL, -data.order_cost[p], 0.0)
+        if postpone:
+            new[n, dst] += units
+            opened = book.value[p, dst] <= TOL
+            ok &= ~opened | (money >= data.min_order_value[p] - TOL)
+            ok &= book.spend[dst] + money <= book.budget[dst] + TOL
+            orders += np.where(opened, data.order_cost[p], 0.0)
+        terms = objective_terms(data, prm, new, rows)
+        cost = sum(terms[c] - old[c] for c in ("lines", "purchase", "holding", "shortfall")) + orders
+        freed = old["volume"] - terms["volume"]
+        ok &= (freed[:, full] > TOL).any(axis=1)
+        parts.append((rows[ok], new[ok], cost[ok], freed[ok], src[ok], money[ok]))
+    if not sum(len(part[0]) for part in parts):
+        return None
+    return _Donors(*(np.concatenate(arrays) for arrays in zip(*parts, strict=True)))

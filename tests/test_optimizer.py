@@ -23,7 +23,7 @@ from planner.optimizer import (
     model_objective,
     plan_optimizer,
 )
-from planner.repair import fill_shortfall, raise_short_orders
+from planner.repair import fill_shortfall, raise_short_orders, trade_storage
 from planner.results import PlanStatus
 from planner.solve import SolveStatus, solve
 from planner.verify import plan_violations, weekly_limit_violations
@@ -279,6 +279,48 @@ def test_filling_shortfall_never_costs_more_and_keeps_every_limit(data, scale) -
         start = np.zeros_like(start)  # the instances leave room for stock on hand and the budget
     assert weekly_limit_violations(data, start) == []
     out = fill_shortfall(data, prm, start)
+    assert model_objective(data, prm, out) <= model_objective(data, prm, start) + 1e-6
+    assert weekly_limit_violations(data, out) == []
+    assert sound(data, out) == []
+
+
+def test_a_short_sku_gets_room_when_another_postpones_stock_it_holds_beyond_its_targets() -> None:
+    """A and B sell 10 a week (1 m3 a unit), storage holds 20. A's one line of 20 fills week 0, and
+    B is short in both weeks. Cutting A's stock would cost more than B's shortfall (A's penalty is
+    ten times B's), but B's 10 for week 0 fit once A postpones the 10 it holds for week 1 to a
+    week-1 line; B's week-1 line then fits too: both order 10 a week, the MIP optimum."""
+    data = make_data([[10.0, 10], [10, 10]], capacity=20.0, line_cost=1.0, shortage_cost=[19.0, 1.0])
+    prm = model_params(data)
+    out, cut = trade_storage(data, prm, np.array([[20.0, 0], [0, 0]]))
+    assert not cut
+    assert out.tolist() == [[10.0, 10], [10, 10]]
+    exact = solve(build_model(data), mip_gap=1e-9, time_limit_s=60)
+    assert model_objective(data, prm, out) == pytest.approx(exact.objective)
+
+
+def test_a_sku_of_lower_penalty_per_m3_gives_up_storage_to_one_of_higher() -> None:
+    """Storage holds one SKU's 10 units a week; A holds them, B (ten times A's shortfall penalty)
+    has none. A's week-0 line is not ordered and B's lines take the room; A's week-1 line stays
+    (under the cautious basis it holds no stock at the end of week 1). The MIP optimum."""
+    data = make_data([[10.0, 10], [10, 10]], capacity=10.0, unit_cost=1.0, shortage_cost=[1.0, 19.0])
+    prm = model_params(data)
+    out, _ = trade_storage(data, prm, np.array([[10.0, 10], [0, 0]]))
+    assert out.tolist() == [[0.0, 10], [10, 10]]
+    exact = solve(build_model(data), mip_gap=1e-9, time_limit_s=60)
+    assert model_objective(data, prm, out) == pytest.approx(exact.objective)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=instances(), scale=st.sampled_from([1.0, 1e-3, 1e-4]))
+def test_trading_storage_never_costs_more_and_keeps_every_limit(data, scale) -> None:
+    """From a plan within every limit, storage trades give a plan no costlier in the model's
+    objective, within storage, budget and minimum order values, that passes the plan verifier."""
+    data = dataclasses.replace(data, shortfall_penalty=data.shortfall_penalty * scale)
+    prm = model_params(data)
+    start = _without_short_orders(data, raise_short_orders(data, prm, _least_stock_plan(data, prm)))
+    if weekly_limit_violations(data, start):
+        start = np.zeros_like(start)
+    out, _ = trade_storage(data, prm, start)
     assert model_objective(data, prm, out) <= model_objective(data, prm, start) + 1e-6
     assert weekly_limit_violations(data, out) == []
     assert sound(data, out) == []
