@@ -310,6 +310,19 @@ def test_a_sku_of_lower_penalty_per_m3_gives_up_storage_to_one_of_higher() -> No
     assert model_objective(data, prm, out) == pytest.approx(exact.objective)
 
 
+def test_a_new_order_below_the_minimum_value_pulls_the_suppliers_next_order_forward() -> None:
+    """R (10 on hand) sells 10 a week and D needs 20 in week 2; their one order in week 2 leaves R
+    short in week 1. R's line brought forward to week 1 is worth 10 of the minimum 30, so the
+    supplier's next order (R's rest and D's 20) moves to week 1 whole, which storage holds: the
+    MIP optimum (the alternatives leave an order below its minimum or buy more)."""
+    data = make_data([[10.0, 10, 10], [0, 0, 20]], on_hand=[10.0, 0], min_order_value=30.0, capacity=40.0)
+    prm = model_params(data)
+    out, _ = trade_storage(data, prm, np.array([[0.0, 0, 20], [0, 0, 20]]))
+    assert out.tolist() == [[0.0, 20, 0], [0, 20, 0]]
+    exact = solve(build_model(data), mip_gap=1e-9, time_limit_s=60)
+    assert model_objective(data, prm, out) == pytest.approx(exact.objective)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=instances(), scale=st.sampled_from([1.0, 1e-3, 1e-4]))
 def test_trading_storage_never_costs_more_and_keeps_every_limit(data, scale) -> None:
