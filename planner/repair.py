@@ -174,6 +174,14 @@ class _Book:
             self.value[p, src] -= money
         return True
 
+    def gap(self, skus: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Target less cumulative supply (units; > 0 where short) of ``skus`` per week, 0 before the
+        SKU's first possible arrival (week L_s)."""
+        data = self.data
+        weeks = np.arange(data.horizon)[None, :]
+        lead = np.atleast_1d(data.lead_time[skus])[:, None]
+        return np.where(weeks >= lead, self.prm.requirement[skus] - self.cum[skus], 0.0)
+
     def set_row(self, s: int, row: np.ndarray) -> None:
         """SKU s orders ``row`` instead (storage use, spend and order values follow; no limit checked)."""
         data = self.data
@@ -314,8 +322,8 @@ def fill_shortfall(data: PlanningData, prm: ModelParams, orders: np.ndarray) -> 
     weeks = np.arange(h)[None, :]
     for t in range(h):
         arrival = t + data.lead_time
-        gap = np.where(weeks >= data.lead_time[:, None], prm.requirement - book.cum, 0.0)
-        gap = np.where(weeks >= arrival[:, None], gap, 0.0).max(axis=1)  # largest shortfall from arrival on
+        # largest shortfall from arrival on
+        gap = np.where(weeks >= arrival[:, None], book.gap(), 0.0).max(axis=1)
         short = (arrival < h) & (gap > TOL)
         for p in np.unique(data.supplier_idx[short]):
             members = np.flatnonzero(data.supplier_idx == p)
@@ -389,11 +397,9 @@ def trade_storage(
     if data.capacity is None:
         return orders, False
     book = _Book(data, prm, orders.copy())
-    weeks = np.arange(data.horizon)
     tried: set[tuple[int, bytes]] = set()
     while True:
-        gap = np.where(weeks[None, :] >= data.lead_time[:, None], prm.requirement - book.cum, 0.0)
-        score = prm.penalty * np.maximum(0.0, gap).sum(axis=1)
+        score = prm.penalty * np.maximum(0.0, book.gap()).sum(axis=1)
         ranked = [int(s) for s in np.argsort(-score, kind="stable") if score[s] > TOL]
         ranked = [s for s in ranked if (s, book.x[s].tobytes()) not in tried][:receivers]
         traded = None
@@ -414,10 +420,9 @@ def trade_storage(
 def _receiver_rows(book: _Book, i: int) -> list[np.ndarray]:
     """New order rows for short SKU i covering its short weeks until its next line arrives, or only
     the first: ordered the week that arrives then, or in its supplier's latest purchase order before."""
-    data, prm = book.data, book.prm
+    data = book.data
     lt = int(data.lead_time[i])
-    gap = prm.requirement[i] - book.cum[i]
-    gap[:lt] = 0.0
+    gap = book.gap(np.array([i]))[0]
     short = np.flatnonzero(gap > TOL)
     if not short.size:
         return []
