@@ -25,9 +25,9 @@ that the DP stays exact, :func:`_relax`). Phases:
    neighbourhood (fix and optimise, :func:`_master`). Every plan is polished by
    :func:`planner.repair.fill_shortfall` (lines added or brought forward where they cost less
    than the shortfall they cover, e.g. a last order topped up to its minimum value). Before the
-   master, :func:`planner.repair.trade_storage` moves storage from SKUs that need it least to
-   short SKUs that need it most where storage is full (others postpone stock they hold beyond
-   their targets, or give it up at their lower penalty).
+   master and on its plan, :func:`planner.repair.trade_storage` moves storage from SKUs that need
+   it least to short SKUs that need it most where storage is full (others postpone stock they
+   hold beyond their targets, or give it up at their lower penalty).
 
 The classical plan and "order nothing" are always among the columns, so the optimiser never
 returns a plan costlier (in the model's objective) than the classical policy's. Gaps are
