@@ -267,32 +267,25 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
     least_stock = _least_stock_plan(data, prm)
     least = _feasible_or_none(data, _without_short_orders(data, raise_short_orders(data, prm, least_stock)))
     if least is not None:
-        least = fill_shortfall(data, prm, least)
-        pool.add(least)
-        best.offer(model_objective(data, prm, least), least)
+        _polish(data, prm, pool, best, least)
     _price_storage(data, prm, least_stock, pool, best)
     marks = [time.perf_counter()]
     iterations = _subgradient(data, prm, settings, pool, best, clock)
     cycled = _cycle_plan(data, prm, least_stock)
     if cycled is not None:
-        cycled = fill_shortfall(data, prm, cycled)
-        pool.add(cycled)
-        best.offer(model_objective(data, prm, cycled), cycled)
+        _polish(data, prm, pool, best, cycled)
     marks.append(time.perf_counter())
     rounds = _column_generation(data, prm, settings, pool, best, clock, rounds_planned)
     marks.append(time.perf_counter())
-    greedy = fill_shortfall(data, prm, _sequential_plan(data, prm, best.prices.mu, clock=clock))
-    pool.add(greedy)
-    best.offer(model_objective(data, prm, greedy), greedy)
+    _polish(data, prm, pool, best, _sequential_plan(data, prm, best.prices.mu, clock=clock))
     marks.append(time.perf_counter())
-    pool.add(_trade(data, prm, best, clock, TRADE_SHARE))
+    _trade(data, prm, pool, best, clock, TRADE_SHARE)
     marks.append(time.perf_counter())
     master_orders, master_note = _master(
         data, prm, pool, best.prices, best.orders, settings, clock, neighbourhoods
     )
-    master_orders = fill_shortfall(data, prm, master_orders)
-    best.offer(model_objective(data, prm, master_orders), master_orders)
-    _trade(data, prm, best, clock, FINAL_TRADE_SHARE)
+    _polish(data, prm, pool, best, master_orders)
+    _trade(data, prm, pool, best, clock, FINAL_TRADE_SHARE)
     marks.append(time.perf_counter())
     total_gap, decision_gap = _gaps(best.ub, best.lb, prm.purchase_floor)
     status = PlanStatus.OPTIMAL if decision_gap <= settings.mip_gap else PlanStatus.FEASIBLE
@@ -322,15 +315,21 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
     )
 
 
-def _trade(data: PlanningData, prm: ModelParams, best: _Best, clock: _Clock, share: float) -> np.ndarray:
-    """Storage trades on the best plan until ``share`` of the time limit, then fill_shortfall; the
-    result is offered as a plan and returned."""
+def _polish(data: PlanningData, prm: ModelParams, pool: _Pool, best: _Best, orders: np.ndarray) -> None:
+    """``orders`` with shortfall filled (:func:`fill_shortfall`), added to the columns and offered."""
+    orders = fill_shortfall(data, prm, orders)
+    pool.add(orders)
+    best.offer(model_objective(data, prm, orders), orders)
+
+
+def _trade(
+    data: PlanningData, prm: ModelParams, pool: _Pool, best: _Best, clock: _Clock, share: float
+) -> None:
+    """Storage trades on the best plan until ``share`` of the time limit, then :func:`_polish`."""
     traded, cut = trade_storage(data, prm, best.orders, deadline=clock.started + share * clock.limit)
     if cut and "storage trades" not in clock.cut:
         clock.cut.append("storage trades")
-    traded = fill_shortfall(data, prm, traded)
-    best.offer(model_objective(data, prm, traded), traded)
-    return traded
+    _polish(data, prm, pool, best, traded)
 
 
 @dataclass
