@@ -164,13 +164,12 @@ class LightGBMForecaster(QuantileForecaster):
     def predict_quantiles(self, skus: Sequence[str], horizon: int) -> np.ndarray:
         """Quantiles ``[S, horizon, Q]`` at ``self.quantiles`` in units (zeros for unknown SKUs)."""
         self._check_fitted()
-        pos = pd.Index(self.skus_).get_indexer(list(skus))
-        known = pos[pos >= 0]
-        out = np.zeros((len(skus), horizon, len(self.quantiles)))
-        if known.size == 0:
-            return out
-        rows = self.pred_rows_.iloc[(known[:, None] * self.max_horizon + np.arange(self.max_horizon)).ravel()]
-        raw = np.stack([b.predict(rows, num_threads=self.threads) for b in self.boosters_], axis=1)
-        raw = raw.reshape(len(known), self.max_horizon, len(self.quantiles))[:, :horizon]
-        out[pos >= 0] = np.sort(np.maximum(raw, 0.0), axis=2) * self.pred_scale_[known, None, None]
-        return out
+
+        def predict(known: np.ndarray) -> np.ndarray:
+            at = known[:, None] * self.max_horizon + np.arange(self.max_horizon)
+            rows = self.pred_rows_.iloc[at.ravel()]
+            raw = np.stack([b.predict(rows, num_threads=self.threads) for b in self.boosters_], axis=1)
+            raw = raw.reshape(len(known), self.max_horizon, len(self.quantiles))[:, :horizon]
+            return np.sort(np.maximum(raw, 0.0), axis=2) * self.pred_scale_[known, None, None]
+
+        return self._for_fitted_skus(skus, horizon, predict)

@@ -442,14 +442,12 @@ class LSTMForecaster(QuantileForecaster):
         self._check_fitted()
         from keras import ops
 
-        pos = pd.Index(self.skus_).get_indexer(list(skus))
-        known = pos[pos >= 0]
-        out = np.zeros((len(skus), horizon, len(self.quantiles)))
-        if known.size:
+        def predict(known: np.ndarray) -> np.ndarray:
             net_in = [self.pred_seq_[known], self.pred_ctx_[known]]
             raw = ops.convert_to_numpy(self._net(net_in, training=False))[:, :horizon]  # [S', horizon, Q]
-            out[pos >= 0] = np.maximum(raw.astype(float), 0.0) * self.pred_scale_[known, None, None]
-        return out
+            return np.maximum(raw.astype(float), 0.0) * self.pred_scale_[known, None, None]
+
+        return self._for_fitted_skus(skus, horizon, predict)
 
     # -- persistence ---------------------------------------------------------
 

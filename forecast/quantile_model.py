@@ -7,7 +7,7 @@ quantiles into a full :class:`Forecast` (any levels, copula paths, cumulative qu
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Self
 
 import numpy as np
@@ -63,6 +63,17 @@ class QuantileForecaster(Forecaster):
     @abstractmethod
     def predict_quantiles(self, skus: Sequence[str], horizon: int) -> np.ndarray:
         """Quantiles ``[S, horizon, Q]`` in units at ``self.quantiles``, sorted along the last axis."""
+
+    def _for_fitted_skus(
+        self, skus: Sequence[str], horizon: int, predict: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """``[S, horizon, Q]``: ``predict(known)`` (``known`` indexes ``self.skus_``) for the SKUs
+        seen at fit, zeros for the others."""
+        pos = pd.Index(self.skus_).get_indexer(list(skus))
+        out = np.zeros((len(skus), horizon, len(self.quantiles)))
+        if (pos >= 0).any():
+            out[pos >= 0] = predict(pos[pos >= 0])
+        return out
 
     def predict(self, skus: Sequence[str], weeks: pd.DatetimeIndex, levels: Sequence[float]) -> Forecast:
         """Quantiles, paths and cumulative quantiles, group of SKUs by group (one task per group:
