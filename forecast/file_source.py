@@ -19,11 +19,13 @@ from typing import Self
 
 import numpy as np
 import pandas as pd
+from upath import UPath
 
 from forecast.base import Forecast, Forecaster
 from forecast.quantile_paths import forecast_from_quantiles
 from planner.data import parse_dates
 from planner.errors import DataError, Problem
+from planner.location import as_location, reaching
 
 QUANTILE_COLUMN = re.compile(r"^q(0?\.\d+)$")
 MAX_LISTED = 5
@@ -34,8 +36,8 @@ class FileForecaster(Forecaster):
 
     name = "file"
 
-    def __init__(self, path: Path, n_paths: int = 500, seed: int = 0):
-        self.path = Path(path)
+    def __init__(self, path: UPath | Path | str, n_paths: int = 500, seed: int = 0):
+        self.path = as_location(path)
         self.n_paths = n_paths
         self.seed = seed
 
@@ -93,10 +95,13 @@ class FileForecaster(Forecaster):
         return dataclasses.replace(forecast, mean=mean)
 
 
-def read_forecast_file(path: Path) -> tuple[pd.DataFrame, list[float]]:
-    """Read and validate a forecast file; return rows keyed by (sku, Monday) and its quantile levels."""
+def read_forecast_file(path: UPath) -> tuple[pd.DataFrame, list[float]]:
+    """Read and validate a forecast file (a local path or a URL); return rows keyed by (sku, Monday)
+    and its quantile levels."""
     label = path.name
-    if not path.is_file():
+    with reaching(path):
+        found = path.is_file()
+    if not found:
         raise DataError(
             [
                 Problem(
@@ -107,7 +112,8 @@ def read_forecast_file(path: Path) -> tuple[pd.DataFrame, list[float]]:
             ]
         )
     try:
-        raw = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        with path.open("rb") as fh:
+            raw = pd.read_parquet(fh) if path.suffix == ".parquet" else pd.read_csv(fh)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         raise DataError(
             [

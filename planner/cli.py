@@ -11,14 +11,20 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from upath import UPath
 
 from planner.errors import PlannerError
+from planner.location import is_url, parse_location
+
+if TYPE_CHECKING:
+    from planner.compute import Compute
 
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 out = Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
@@ -31,12 +37,32 @@ OUT = click.option(
     help="Folder for the outputs (created if missing; files are replaced atomically).",
 )
 
+
+class PathOrURL(click.ParamType):
+    """An existing local file or folder (like ``click.Path(exists=True)``), or a URL read through
+    fsspec (checked when it is read)."""
+
+    name = "path_or_url"
+
+    def __init__(self, folder: bool):
+        self.local = click.Path(exists=True, file_okay=not folder, dir_okay=folder, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and is_url(value):
+            try:
+                return parse_location(value)
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        return self.local.convert(value, param, ctx)
+
+
 MODEL = click.option(
     "--model",
     "model_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=PathOrURL(folder=True),
     default=None,
-    help="Use the forecast model saved by 'planner forecast' (its model/ folder) instead of training one.",
+    help="Use the forecast model saved by 'planner forecast' (its model/ folder, a path or a URL) "
+    "instead of training one.",
 )
 
 POLICY = click.option(
@@ -51,7 +77,8 @@ SCHEDULER = click.option(
     default=None,
     metavar="ADDRESS",
     help="Run on this Dask scheduler (e.g. tcp://host:8786; default: the scenario's compute.scheduler). "
-    "compare's workers read the scenario files themselves: they must reach them at the same paths.",
+    "compare's workers read each scenario's data (and model) themselves: they must reach them at the "
+    "same path or URL.",
 )
 WORKERS = click.option(
     "--workers",
@@ -89,9 +116,21 @@ def _user_errors() -> Iterator[None]:
 
 
 @contextmanager
-def _progress(enabled: bool = True) -> Iterator:
+def _progress(compute: Compute | None = None) -> Iterator[Callable[[str], None]]:
+    """A step reporter on a status line; with a cluster's ``compute``, the line also counts the
+    finished tasks of the step running there."""
     with err.status("starting", spinner="dots") as status:
-        yield (lambda msg: status.update(msg)) if enabled else (lambda msg: None)
+        current = ["starting"]
+
+        def step(msg: str) -> None:
+            current[0] = msg
+            status.update(msg)
+
+        if compute is not None:
+            compute.progress = lambda done, total: status.update(
+                f"{current[0]} ({done}/{total} tasks done on the cluster)"
+            )
+        yield step
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -142,7 +181,7 @@ def plan(
     scenario: Path,
     out_dir: Path,
     policy: str | None,
-    model_dir: Path | None,
+    model_dir: UPath | Path | None,
     scheduler: str | None,
     workers: int | None,
 ) -> None:
@@ -155,7 +194,7 @@ def plan(
     """
     from planner.pipeline import run_plan, write_plan
 
-    with _user_errors(), _compute(scheduler, workers, scenario), _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
         run = run_plan(scenario, policy, step, model_dir=model_dir)
         step("writing outputs")
         written = write_plan(run, out_dir)
@@ -206,7 +245,7 @@ def forecast(scenario: Path, out_dir: Path, scheduler: str | None, workers: int 
     """
     from planner.pipeline import run_forecast, write_forecast
 
-    with _user_errors(), _compute(scheduler, workers, scenario), _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
         run = run_forecast(scenario, step)
         step("writing outputs")
         written = write_forecast(run, out_dir)
@@ -253,7 +292,7 @@ def backtest_forecast(
     from planner.forecast_eval import backtest_forecasts, write_backtest
 
     names = [m.strip() for m in models.split(",") if m.strip()]
-    with _user_errors(), _compute(scheduler, workers, scenario), _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
         prep, result = backtest_forecasts(scenario, names, n_origins, horizon, step)
         step("writing outputs")
         written = write_backtest(prep, result, out_dir)
@@ -273,7 +312,7 @@ def backtest_forecast(
 @MODEL
 @cluster_options
 def kpis(
-    scenario: Path, out_dir: Path, model_dir: Path | None, scheduler: str | None, workers: int | None
+    scenario: Path, out_dir: Path, model_dir: UPath | Path | None, scheduler: str | None, workers: int | None
 ) -> None:
     """Write kpis.csv: EOQ, safety stock, reorder point, turnover and holding cost per SKU.
 
@@ -283,7 +322,7 @@ def kpis(
     """
     from planner.pipeline import run_kpis, write_kpis
 
-    with _user_errors(), _compute(scheduler, workers, scenario), _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
         prep, table = run_kpis(scenario, step, model_dir=model_dir)
         written = write_kpis(prep, table, out_dir)
     out.print(
@@ -313,7 +352,7 @@ SIMULATION_ROWS = (
 @MODEL
 @click.option(
     "--actuals",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=PathOrURL(folder=False),
     default=None,
     help="CSV of actual weekly demand (sku, week, demand) to replay instead of the forecast's paths.",
 )
@@ -322,8 +361,8 @@ def simulate(
     scenario: Path,
     out_dir: Path,
     policy: str | None,
-    model_dir: Path | None,
-    actuals: Path | None,
+    model_dir: UPath | Path | None,
+    actuals: UPath | Path | None,
     scheduler: str | None,
     workers: int | None,
 ) -> None:
@@ -342,7 +381,7 @@ def simulate(
     """
     from planner.pipeline import run_simulation, write_simulation
 
-    with _user_errors(), _compute(scheduler, workers, scenario), _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
         run = run_simulation(scenario, policy, step, model_dir=model_dir, actuals=actuals)
         step("writing outputs")
         written = write_simulation(run, out_dir)
@@ -380,7 +419,7 @@ def compare(
     scenarios: tuple[Path, ...],
     out_dir: Path,
     policy: str | None,
-    model_dir: Path | None,
+    model_dir: UPath | Path | None,
     scheduler: str | None,
     workers: int | None,
 ) -> None:
@@ -398,7 +437,7 @@ def compare(
     """
     from planner.compare import compare_scenarios, write_comparison
 
-    with _user_errors(), _compute(scheduler, workers, *scenarios) as compute, _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, *scenarios) as compute, _progress(compute) as step:
         comparison = compare_scenarios(scenarios, policy, step, model_dir=model_dir, compute=compute)
         step("writing outputs")
         written = write_comparison(comparison, out_dir)
@@ -455,7 +494,7 @@ def frontier(
     levels: tuple[float, ...],
     out_dir: Path,
     policy: str | None,
-    model_dir: Path | None,
+    model_dir: UPath | Path | None,
     scheduler: str | None,
     workers: int | None,
 ) -> None:
@@ -471,7 +510,7 @@ def frontier(
     """
     from planner.compare import service_frontier, write_frontier
 
-    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
         result = service_frontier(scenario, levels, policy, step, model_dir=model_dir, compute=compute)
         step("writing outputs")
         written = write_frontier(result, out_dir)
@@ -573,7 +612,7 @@ def backtest(
     """
     from planner.backtest import run_backtest, write_backtest
 
-    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress() as step:
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
         result = run_backtest(
             scenario,
             step,

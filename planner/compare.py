@@ -33,6 +33,7 @@ from forecast import Forecast
 from planner.compute import Compute
 from planner.errors import PlannerError, Problem, ScenarioError
 from planner.io import StagedOutputs
+from planner.location import PathOrURL
 from planner.pipeline import (
     Prepared,
     SimulationRun,
@@ -46,7 +47,7 @@ from planner.pipeline import (
     run_simulation,
     simulate_plan,
 )
-from planner.scenario import load_scenario
+from planner.scenario import Scenario, load_scenario
 
 __all__ = [
     "COST_CATEGORIES",
@@ -207,13 +208,14 @@ class Comparison:
         }
 
 
-def check_unique_names(scenario_paths: Sequence[Path | str]) -> None:
-    """Raise :class:`ScenarioError` naming both files for every scenario name used twice."""
+def load_unique(scenario_paths: Sequence[Path | str]) -> list[tuple[Path, Scenario]]:
+    """Each scenario file loaded, with its absolute path; :class:`ScenarioError` naming both files
+    for every scenario name used twice."""
+    loaded = [(source, load_scenario(source)) for source in (Path(p).resolve() for p in scenario_paths)]
     seen: dict[str, Path] = {}
     problems = []
-    for path in scenario_paths:
-        source = Path(path).resolve()
-        name = load_scenario(source).name
+    for source, scenario in loaded:
+        name = scenario.name
         if name in seen:
             problems.append(
                 Problem(
@@ -227,27 +229,29 @@ def check_unique_names(scenario_paths: Sequence[Path | str]) -> None:
             seen[name] = source
     if problems:
         raise ScenarioError(problems)
+    return loaded
 
 
 def compare_scenarios(
     scenario_paths: Sequence[Path | str],
     policy: str | None = None,
     step: Step = quiet,
-    model_dir: Path | None = None,
+    model_dir: PathOrURL | None = None,
     compute: Compute | None = None,
 ) -> Comparison:
     """Plan and simulate every scenario like :func:`planner.pipeline.run_simulation`.
 
     Names are checked for uniqueness before anything is forecast; ``model_dir`` (a model saved by
     ``planner forecast``) is used by every scenario instead of training one each. Scenarios are
-    independent tasks of ``compute`` (in this process by default).
+    independent tasks of ``compute`` (in this process by default): the scenario files are read
+    here, each task reads its scenario's data (and model) itself.
     """
-    check_unique_names(scenario_paths)
-    n = len(scenario_paths)
+    loaded = load_unique(scenario_paths)
+    n = len(loaded)
     runs = (compute or Compute()).map(
         _ScenarioTask(policy, model_dir),
-        [Path(p) for p in scenario_paths],
-        lambda i, path: lambda msg: step(f"[{i + 1}/{n}] {path.name}: {msg}"),
+        loaded,
+        lambda i, task: lambda msg: step(f"[{i + 1}/{n}] {task[0].name}: {msg}"),
     )
     return Comparison(tuple(runs))
 
@@ -257,10 +261,11 @@ class _ScenarioTask:
     """One scenario of a comparison, planned and simulated (a picklable task)."""
 
     policy: str | None
-    model_dir: Path | None
+    model_dir: PathOrURL | None
 
-    def __call__(self, path: Path, step: Step) -> SimulationRun:
-        return run_simulation(path, self.policy, step, self.model_dir)
+    def __call__(self, task: tuple[Path, Scenario], step: Step) -> SimulationRun:
+        source, scenario = task
+        return run_simulation(source, self.policy, step, self.model_dir, scenario=scenario)
 
 
 def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
@@ -395,7 +400,7 @@ def service_frontier(
     levels: Sequence[float] = DEFAULT_LEVELS,
     policy: str | None = None,
     step: Step = quiet,
-    model_dir: Path | None = None,
+    model_dir: PathOrURL | None = None,
     compute: Compute | None = None,
 ) -> Frontier:
     """Plan and simulate the scenario at each service level in ``levels`` (see the module docstring).

@@ -6,15 +6,17 @@ order whichever way they ran. Inside a command, forecasters and the optimiser sp
 into tasks through :mod:`forecast.tasks`; on a cluster :func:`open_compute` installs the
 :class:`Compute` as their runner (data every task reads is scattered to each worker once).
 Tasks are deterministic functions of their inputs (fixed seeds, work sized from the instance),
-so the outputs are the same in-process and on a cluster. Scenario tasks read their inputs
-themselves from the paths they are given: those paths must be reachable by every worker (a
-shared file system). Outputs are written by the client only, after every task succeeded.
+so the outputs are the same in-process and on a cluster. Scenario tasks get their scenario as
+read here and read its data and model themselves, from the path or URL it names
+(:mod:`planner.location`): every worker must reach it. Outputs are written by the client only,
+after every task succeeded.
 A task whose worker dies is rerun on another worker by the scheduler (Dask's
 ``distributed.scheduler.allowed-failures``, 3 by default); a task that raises is not rerun.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -77,6 +79,8 @@ class Compute:
 
     def __init__(self, client: Any = None):
         self.client = client
+        # told ``(tasks done, tasks)`` as the tasks of a step inside a command finish on the cluster
+        self.progress: Callable[[int, int], None] = lambda done, total: None
         # worker threads when the work starts: how many groups per-SKU work is split into
         workers = client.scheduler_info()["workers"].values() if client is not None else []
         self.partitions = max(1, sum(w["nthreads"] for w in workers))
@@ -101,11 +105,14 @@ class Compute:
         return self._gather(futures, lambda i: say(i, items[i])("done"))
 
     def __call__(self, fn: Callable[[T, Any], R], items: Sequence[T], shared: Any) -> list[R]:
-        """The :class:`forecast.tasks.Runner` of this cluster: ``shared`` goes to each worker once."""
+        """The :class:`forecast.tasks.Runner` of this cluster: ``shared`` goes to each worker once.
+        :attr:`progress` hears ``(0, n)`` at the start, then ``(k, n)`` as the k-th task finishes."""
         if shared is not None:
             shared = self.client.scatter(shared, broadcast=True, hash=False)
         futures = [self.client.submit(fn, item, shared, pure=False) for item in items]
-        return self._gather(futures, lambda i: None)
+        total, finished = len(futures), itertools.count(1)
+        self.progress(0, total)
+        return self._gather(futures, lambda i: self.progress(next(finished), total))
 
     def _gather(self, futures: list[Any], done: Callable[[int], None]) -> list[Any]:
         """Results of ``futures`` in order; ``done(i)`` as each finishes; cluster failures made clear."""

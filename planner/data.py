@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from upath import UPath
 
 from planner.contract import (
     ACTUALS,
@@ -23,6 +24,7 @@ from planner.contract import (
     Table,
 )
 from planner.errors import DataError, Problem
+from planner.location import as_location, reaching
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ class RawTable:
     """A table as read: string cells, the file it came from, and how to number its rows."""
 
     table: Table
-    path: Path
+    path: UPath
     frame: pd.DataFrame
     first_line: int  # file line (CSV) or row (Parquet) number of frame row 0
 
@@ -60,14 +62,14 @@ class Dataset:
     observation to ``last_week``; weeks without rows are zero sales.
     """
 
-    folder: Path
+    folder: UPath  # a local path or a URL
     history: pd.DataFrame  # sku, week, units, price, promo, stockout
     items: pd.DataFrame  # index sku; contract columns (NaN where optional and absent)
     suppliers: pd.DataFrame  # index supplier
     on_hand: pd.Series  # units by sku (0 for items without an inventory row)
     open_orders: pd.DataFrame  # sku, week, units, line
     calendar: pd.DataFrame  # date, event, week
-    files: dict[str, Path]
+    files: dict[str, UPath]
     last_week: pd.Timestamp
     warnings: list[Problem] = field(default_factory=list)
 
@@ -86,7 +88,7 @@ def monday(dates: pd.Series) -> pd.Series:
 # reading
 
 
-def _locate(folder: Path, table: Table, problems: list[Problem]) -> Path | None:
+def _locate(folder: UPath, table: Table, problems: list[Problem]) -> UPath | None:
     csv, parquet = folder / f"{table.name}.csv", folder / f"{table.name}.parquet"
     if csv.exists() and parquet.exists():
         problems.append(
@@ -116,15 +118,16 @@ def _required(table: Table) -> list[str]:
     return [c.name for c in table.columns if c.required]
 
 
-def _read(path: Path, table: Table, problems: list[Problem]) -> RawTable | None:
+def _read(path: UPath, table: Table, problems: list[Problem]) -> RawTable | None:
     try:
-        if path.suffix == ".parquet":
-            frame = pd.read_parquet(path)
-            frame = frame.astype(object).where(frame.notna(), "")
-            first_line = 1
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-            first_line = 2
+        with path.open("rb") as fh:
+            if path.suffix == ".parquet":
+                frame = pd.read_parquet(fh)
+                frame = frame.astype(object).where(frame.notna(), "")
+                first_line = 1
+            else:
+                frame = pd.read_csv(fh, dtype=str, keep_default_na=False, skipinitialspace=True)
+                first_line = 2
     except pd.errors.EmptyDataError:
         problems.append(
             Problem(
@@ -372,11 +375,14 @@ def _check_reference(
 # assembling
 
 
-def load_dataset(folder: Path | str) -> Dataset:
-    """Read and validate every table in ``folder``; raise :class:`DataError` listing all problems."""
-    folder = Path(folder)
+def load_dataset(folder: UPath | Path | str) -> Dataset:
+    """Read and validate every table in ``folder`` (a local path or a URL); raise
+    :class:`DataError` listing all problems."""
+    folder = as_location(folder)
     problems: list[Problem] = []
-    if not folder.is_dir():
+    with reaching(folder):
+        found = folder.is_dir()
+    if not found:
         raise DataError(
             [
                 Problem(
@@ -423,7 +429,7 @@ def _check_references(
             _check_reference(raws[name], parsed[name], "sku", skus, raws["items"].label, problems)
 
 
-def _assemble(folder: Path, raws: dict[str, RawTable], parsed: dict[str, pd.DataFrame]) -> Dataset:
+def _assemble(folder: UPath, raws: dict[str, RawTable], parsed: dict[str, pd.DataFrame]) -> Dataset:
     warnings: list[Problem] = []
     items = parsed["items"].drop(columns="_line").set_index("sku")
     suppliers = parsed["suppliers"].drop(columns="_line").set_index("supplier")
@@ -578,15 +584,17 @@ def check_open_orders(dataset: Dataset, plan_start: pd.Timestamp) -> None:
         )
 
 
-def load_actuals(path: Path | str, skus: list[str], weeks: pd.DatetimeIndex) -> np.ndarray:
+def load_actuals(path: UPath | Path | str, skus: list[str], weeks: pd.DatetimeIndex) -> np.ndarray:
     """Actual weekly demand ``[S, H]`` for ``skus`` over ``weeks`` from a ``sku, week, demand`` file.
 
     Dates count in their ISO week (Monday). Every (SKU, week) of the plan needs exactly one
     row; SKUs not in ``skus``, missing or duplicate weeks and bad cells are a :class:`DataError`
     naming the file, lines and column. Rows for weeks outside the plan are ignored (logged).
     """
-    path = Path(path)
-    if not path.is_file():
+    path = as_location(path)
+    with reaching(path):
+        found = path.is_file()
+    if not found:
         raise DataError(
             [Problem(str(path), "actual demand file not found", "check the path given to --actuals")]
         )

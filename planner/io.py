@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from upath import UPath
 
 
 def _umask() -> int:
@@ -75,10 +76,10 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
+def file_sha256(path: Path | UPath) -> str:
+    """Hex SHA-256 of a file's bytes (a local path or a URL)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

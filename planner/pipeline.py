@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from upath import UPath
 
 from forecast import Forecast, Forecaster, make_forecaster
 from forecast.persist import history_hash, load_forecaster, read_manifest, save_forecaster
@@ -28,6 +29,7 @@ from planner.errors import ForecastError, PlannerError, Problem, ScenarioError
 from planner.export import projection_frame, purchase_plan, summary
 from planner.io import StagedOutputs, file_sha256
 from planner.kpis import sku_kpis
+from planner.location import PathOrURL, absolute, local_copy, reaching
 from planner.optimizer import OptimizerSettings, plan_optimizer
 from planner.problem import PlanningData, build_planning_data
 from planner.results import PolicyResult
@@ -92,17 +94,24 @@ def quiet(_: str) -> None:
     return None
 
 
-def prepare(scenario_path: Path | str, step: Step = quiet, model_dir: Path | None = None) -> Prepared:
+def prepare(
+    scenario_path: Path | str,
+    step: Step = quiet,
+    model_dir: PathOrURL | None = None,
+    scenario: Scenario | None = None,
+) -> Prepared:
     """Load the scenario and its dataset, check references and apply item/supplier what-ifs.
 
-    ``model_dir`` (a folder saved by ``planner forecast``) replaces the scenario's ``forecast.load``.
+    ``model_dir`` (a folder saved by ``planner forecast``) replaces the scenario's ``forecast.load``;
+    ``scenario``, when given, is the scenario already loaded from ``scenario_path`` (not read again).
     """
     t0 = time.perf_counter()
     source = Path(scenario_path).resolve()
-    step("reading scenario")
-    scenario = load_scenario(source)
+    if scenario is None:
+        step("reading scenario")
+        scenario = load_scenario(source)
     if model_dir is not None:
-        forecast = scenario.forecast.model_copy(update={"load": Path(model_dir).resolve()})
+        forecast = scenario.forecast.model_copy(update={"load": absolute(model_dir)})
         scenario = scenario.model_copy(update={"forecast": forecast})
     step("validating data")
     dataset = load_dataset(scenario.data)
@@ -200,16 +209,18 @@ def forecast_gap(prep: Prepared) -> int:
     return (prep.plan_start - prep.history["week"].max()).days // 7 - 1
 
 
-def load_saved_model(folder: Path, history: pd.DataFrame) -> Forecaster:
-    """A model saved by ``planner forecast``; a warning if it was trained on other history."""
-    try:
-        manifest = read_manifest(folder)
-    except FileNotFoundError as exc:
-        raise ForecastError(
-            f"forecast.load: no model in {folder} (manifest.json missing); "
-            "write one with 'planner forecast SCENARIO --out DIR' and point to DIR/model"
-        ) from exc
-    model = load_forecaster(folder)
+def load_saved_model(folder: UPath, history: pd.DataFrame) -> Forecaster:
+    """A model saved by ``planner forecast`` (a local folder or a URL); a warning if it was trained
+    on other history."""
+    with reaching(folder), local_copy(folder) as local:
+        try:
+            manifest = read_manifest(local)
+        except FileNotFoundError as exc:
+            raise ForecastError(
+                f"forecast.load: no model in {folder} (manifest.json missing); "
+                "write one with 'planner forecast SCENARIO --out DIR' and point to DIR/model"
+            ) from exc
+        model = load_forecaster(local)
     if manifest.get("data_sha256") != history_hash(history):
         log.warning(
             "forecast.load: %s was trained on different history; forecasting from this history", folder
@@ -270,7 +281,7 @@ def run_plan(
     scenario_path: Path | str,
     policy: str | None = None,
     step: Step = quiet,
-    model_dir: Path | None = None,
+    model_dir: PathOrURL | None = None,
 ) -> PlanRun:
     """Prepare, forecast, plan, evaluate and verify; nothing is written."""
     return plan_prepared(prepare(scenario_path, step, model_dir), policy, step)
@@ -358,7 +369,7 @@ def write_plan(run: PlanRun, out_dir: Path) -> list[Path]:
 
 
 def run_kpis(
-    scenario_path: Path | str, step: Step = quiet, model_dir: Path | None = None
+    scenario_path: Path | str, step: Step = quiet, model_dir: PathOrURL | None = None
 ) -> tuple[Prepared, pd.DataFrame]:
     """KPIs per SKU on the scenario's forecast."""
     prep = prepare(scenario_path, step, model_dir)
@@ -380,22 +391,24 @@ class SimulationRun:
 
     plan: PlanRun
     result: SimulationResult
-    actuals: Path | None
+    actuals: PathOrURL | None
 
 
 def run_simulation(
     scenario_path: Path | str,
     policy: str | None = None,
     step: Step = quiet,
-    model_dir: Path | None = None,
-    actuals: Path | None = None,
+    model_dir: PathOrURL | None = None,
+    actuals: PathOrURL | None = None,
+    scenario: Scenario | None = None,
 ) -> SimulationRun:
     """Plan like :func:`run_plan`, then replay the plan against the forecast's sample paths
     (the first ``simulation.n_paths``) or, with ``actuals``, against that demand file.
 
-    The actuals file is read and checked before anything is forecast or planned.
+    The actuals file is read and checked before anything is forecast or planned. ``scenario``:
+    see :func:`prepare`.
     """
-    prep = prepare(scenario_path, step, model_dir)
+    prep = prepare(scenario_path, step, model_dir, scenario)
     demand = None
     if actuals is not None:
         step(f"reading actual demand from {actuals}")
@@ -405,7 +418,7 @@ def run_simulation(
 
 
 def simulate_plan(
-    run: PlanRun, demand: np.ndarray | None = None, step: Step = quiet, actuals: Path | None = None
+    run: PlanRun, demand: np.ndarray | None = None, step: Step = quiet, actuals: PathOrURL | None = None
 ) -> SimulationRun:
     """Replay a verified plan against ``demand`` (default: the first ``simulation.n_paths`` of its
     forecast's sample paths), with the scenario's ``simulation.unmet_demand``."""
@@ -438,7 +451,7 @@ def write_simulation(run: SimulationRun, out_dir: Path) -> list[Path]:
     res = run.result
     extra = {}
     if run.actuals is not None:
-        path = Path(run.actuals).resolve()
+        path = absolute(run.actuals)
         extra["actuals"] = {"path": str(path), "sha256": file_sha256(path)}
     info = {
         "policy": run.plan.result.policy,

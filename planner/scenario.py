@@ -1,7 +1,8 @@
 """What-if scenarios in YAML: schema, inheritance (``extends``) and loading.
 
 Paths in a scenario are relative to the YAML file that states them, also when a
-child scenario inherits them. Every error names the file and the key.
+child scenario inherits them; ``data``, ``forecast.path`` and ``forecast.load`` may also be
+URLs (:mod:`planner.location`). Every error names the file and the key.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from forecast.quantile_model import DEFAULT_LEVELS
 from planner.config import parse_yaml_mapping, validation_problems
 from planner.errors import Problem, ScenarioError
+from planner.location import Location, is_url
 
 PATH_KEYS = (("data",), ("forecast", "path"), ("forecast", "load"))
 
@@ -81,9 +83,11 @@ class ForecastSpec(_Strict):
     model: Literal["baseline", "seasonal_naive", "croston", "lightgbm", "lstm", "ensemble", "file"] = (
         "ensemble"
     )
-    path: Path | None = None
+    path: Location | None = None
     params: dict[str, Any] = Field(default_factory=dict, description="constructor arguments of the model")
-    load: Path | None = Field(None, description="a model folder saved by 'planner forecast' to use unfitted")
+    load: Location | None = Field(
+        None, description="a model folder saved by 'planner forecast' to use unfitted"
+    )
     quantiles: tuple[float, ...] = DEFAULT_LEVELS
     history_weeks: int = Field(52, ge=4, description="recent weeks the baseline draws from")
     n_paths: int = Field(500, ge=1, le=100_000, description="sample paths per SKU")
@@ -194,7 +198,7 @@ class Scenario(_Strict):
 
     name: str = Field(min_length=1)
     description: str = ""
-    data: Path
+    data: Location
     plan_start: dt.date | None = None
     horizon_weeks: int = Field(26, ge=1, le=156)
     policy: Literal["optimizer", "classical"] = "optimizer"
@@ -335,7 +339,7 @@ def _absolutise(raw: dict[str, Any], base: Path) -> None:
         node = raw
         for k in keys[:-1]:
             node = node.get(k) if isinstance(node, dict) else None
-        if isinstance(node, dict) and isinstance(node.get(keys[-1]), str):
+        if isinstance(node, dict) and isinstance(node.get(keys[-1]), str) and not is_url(node[keys[-1]]):
             node[keys[-1]] = str((base / node[keys[-1]]).resolve())
 
 

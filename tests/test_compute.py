@@ -28,8 +28,12 @@ SAME_FILES = ["costs.csv", "service.csv", "spend_by_supplier.csv", "weekly.csv"]
 def test_compare_on_a_local_cluster_gives_the_same_files(
     sample_dataset: Path, write_scenario: Callable[..., Path], cli: Callable, tmp_path: Path
 ) -> None:
+    """The workers read each scenario's data themselves, by path or by URL (``file://`` here)."""
     base = write_scenario(file="base.yaml", name="base", policy="optimizer", **QUICK)
-    high = write_scenario(file="high.yaml", name="high", policy="classical", service_level=0.99, **QUICK)
+    url = sample_dataset.as_uri()
+    high = write_scenario(
+        file="high.yaml", name="high", data=url, policy="classical", service_level=0.99, **QUICK
+    )
     here = cli("compare", base, high, "--out", tmp_path / "here")
     there = cli("compare", base, high, "--out", tmp_path / "there", "--workers", "2")
     assert here.exit_code == 0, here.output
@@ -151,12 +155,15 @@ def _kill_first_worker(item: int, marker: Path) -> int:
 
 def test_tasks_inside_a_command_survive_a_lost_worker(tmp_path: Path) -> None:
     """The runner forecasters and the optimiser use: shared data scattered, order kept, the task
-    of a dead worker rerun elsewhere."""
+    of a dead worker rerun elsewhere, progress reported once per task."""
     marker = tmp_path / "marker"
+    seen: list[tuple[int, int]] = []
     with open_compute(ComputeSpec(workers=2)) as compute:
         assert compute.partitions == 2
+        compute.progress = lambda done, total: seen.append((done, total))
         assert map_tasks(_kill_first_worker, [1, 2, 3, 4], shared=marker) == [1, 4, 9, 16]
     assert marker.read_text() == "died"
+    assert seen == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
     assert map_tasks(_kill_first_worker, [5], shared=marker) == [25]  # runner uninstalled
 
 
