@@ -15,6 +15,7 @@ from forecast.features import make_panel
 from forecast.lstm import (
     STEP_FEATURES,
     LSTMForecaster,
+    context_inputs,
     make_loss,
     origin_stats,
     pinball_loss,
@@ -196,6 +197,21 @@ def test_inputs_mark_censored_and_missing_weeks() -> None:
     assert y[0, :, 1].tolist() == [1, 0, 0, 0, 1, 1, 1, 1]
     y_end = targets(panel, stats, np.array([out]), np.array([N_WEEKS - 3]), 8)
     assert y_end[0, :, 1].tolist() == [1, 1, 0, 0, 0, 0, 0, 0]
+
+
+def test_context_reaches_beyond_a_year_from_the_last_week() -> None:
+    """Target weeks more than 52 weeks after the origin have no last-year demand yet (0), also at
+    the panel's last week, where t + h - 52 lies past the history."""
+    panel, _ = make_panel(history(), ATTRIBUTES)
+    stats = origin_stats(panel, 16)
+    horizon, last = 56, N_WEEKS - 1
+    cal = np.zeros((N_WEEKS + horizon, 3))
+    a = list(panel.skus).index("A")
+    ctx = context_inputs(panel, stats, cal, np.array([a]), np.array([last]), horizon, 2)
+    last_year = ctx[0, 4:].reshape(horizon, 4)[:, 3]  # after scale, intermittent, 2 categories
+    expected = np.log1p(panel.units[a, last + np.arange(1, 53) - 52] / stats["scale"][a, last])
+    np.testing.assert_allclose(last_year[:52], expected, rtol=1e-6)
+    assert (last_year[52:] == 0).all()
 
 
 def test_keras_loss_matches_numpy_pinball() -> None:
