@@ -25,7 +25,7 @@ from forecast.base import Forecast, Forecaster
 from forecast.quantile_paths import forecast_from_quantiles
 from planner.data import parse_dates
 from planner.errors import DataError, Problem
-from planner.location import as_location, reaching
+from planner.location import as_location, found
 
 QUANTILE_COLUMN = re.compile(r"^q(0?\.\d+)$")
 MAX_LISTED = 5
@@ -99,9 +99,7 @@ def read_forecast_file(path: UPath) -> tuple[pd.DataFrame, list[float]]:
     """Read and validate a forecast file (a local path or a URL); return rows keyed by (sku, Monday)
     and its quantile levels."""
     label = path.name
-    with reaching(path):
-        found = path.is_file()
-    if not found:
+    if not found(path, folder=False):
         raise DataError(
             [
                 Problem(

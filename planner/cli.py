@@ -38,7 +38,7 @@ OUT = click.option(
 )
 
 
-class PathOrURL(click.ParamType):
+class LocalOrURL(click.ParamType):
     """An existing local file or folder (like ``click.Path(exists=True)``), or a URL read through
     fsspec (checked when it is read)."""
 
@@ -59,7 +59,7 @@ class PathOrURL(click.ParamType):
 MODEL = click.option(
     "--model",
     "model_dir",
-    type=PathOrURL(folder=True),
+    type=LocalOrURL(folder=True),
     default=None,
     help="Use the forecast model saved by 'planner forecast' (its model/ folder, a path or a URL) "
     "instead of training one.",
@@ -352,7 +352,7 @@ SIMULATION_ROWS = (
 @MODEL
 @click.option(
     "--actuals",
-    type=PathOrURL(folder=False),
+    type=LocalOrURL(folder=False),
     default=None,
     help="CSV of actual weekly demand (sku, week, demand) to replay instead of the forecast's paths.",
 )

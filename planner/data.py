@@ -24,7 +24,7 @@ from planner.contract import (
     Table,
 )
 from planner.errors import DataError, Problem
-from planner.location import as_location, reaching
+from planner.location import as_location, found
 
 log = logging.getLogger(__name__)
 
@@ -380,9 +380,7 @@ def load_dataset(folder: UPath | Path | str) -> Dataset:
     :class:`DataError` listing all problems."""
     folder = as_location(folder)
     problems: list[Problem] = []
-    with reaching(folder):
-        found = folder.is_dir()
-    if not found:
+    if not found(folder, folder=True):
         raise DataError(
             [
                 Problem(
@@ -592,9 +590,7 @@ def load_actuals(path: UPath | Path | str, skus: list[str], weeks: pd.DatetimeIn
     naming the file, lines and column. Rows for weeks outside the plan are ignored (logged).
     """
     path = as_location(path)
-    with reaching(path):
-        found = path.is_file()
-    if not found:
+    if not found(path, folder=False):
         raise DataError(
             [Problem(str(path), "actual demand file not found", "check the path given to --actuals")]
         )

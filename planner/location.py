@@ -42,7 +42,7 @@ def absolute(where: PathOrURL) -> UPath:
     return as_location(where) if is_url(where) else UPath(Path(where).resolve())
 
 
-def reach_error(where: UPath, exc: Exception) -> tuple[str, str] | None:
+def _reach_error(where: UPath, exc: Exception) -> tuple[str, str] | None:
     """``(what went wrong, how to fix it)`` when ``exc`` means ``where`` cannot be reached at all:
     no fsspec package for its protocol, an unknown protocol, or refused access. None otherwise."""
     protocol = getattr(where, "protocol", "") or "file"
@@ -72,10 +72,17 @@ def reaching(where: UPath) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        unreachable = reach_error(where, exc)
+        unreachable = _reach_error(where, exc)
         if unreachable is None:
             raise
         raise DataError([Problem(str(where), *unreachable)]) from None
+
+
+def found(where: UPath, folder: bool) -> bool:
+    """Whether ``where`` exists as a folder (``folder``) or a file; a :class:`DataError` naming it
+    when it cannot be reached at all."""
+    with reaching(where):
+        return where.is_dir() if folder else where.is_file()
 
 
 @contextmanager
