@@ -18,10 +18,9 @@ import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from upath import UPath
 
 from planner.errors import PlannerError
-from planner.location import is_url, parse_location
+from planner.location import PathOrURL, is_url, parse_location
 
 if TYPE_CHECKING:
     from planner.compute import Compute
@@ -181,7 +180,7 @@ def plan(
     scenario: Path,
     out_dir: Path,
     policy: str | None,
-    model_dir: UPath | Path | None,
+    model_dir: PathOrURL | None,
     scheduler: str | None,
     workers: int | None,
 ) -> None:
@@ -312,7 +311,7 @@ def backtest_forecast(
 @MODEL
 @cluster_options
 def kpis(
-    scenario: Path, out_dir: Path, model_dir: UPath | Path | None, scheduler: str | None, workers: int | None
+    scenario: Path, out_dir: Path, model_dir: PathOrURL | None, scheduler: str | None, workers: int | None
 ) -> None:
     """Write kpis.csv: EOQ, safety stock, reorder point, turnover and holding cost per SKU.
 
@@ -361,8 +360,8 @@ def simulate(
     scenario: Path,
     out_dir: Path,
     policy: str | None,
-    model_dir: UPath | Path | None,
-    actuals: UPath | Path | None,
+    model_dir: PathOrURL | None,
+    actuals: PathOrURL | None,
     scheduler: str | None,
     workers: int | None,
 ) -> None:
@@ -419,7 +418,7 @@ def compare(
     scenarios: tuple[Path, ...],
     out_dir: Path,
     policy: str | None,
-    model_dir: UPath | Path | None,
+    model_dir: PathOrURL | None,
     scheduler: str | None,
     workers: int | None,
 ) -> None:
@@ -494,7 +493,7 @@ def frontier(
     levels: tuple[float, ...],
     out_dir: Path,
     policy: str | None,
-    model_dir: UPath | Path | None,
+    model_dir: PathOrURL | None,
     scheduler: str | None,
     workers: int | None,
 ) -> None:

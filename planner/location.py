@@ -23,13 +23,12 @@ from upath import UPath
 
 from planner.errors import DataError, Problem
 
+PathOrURL = str | os.PathLike[str]
+
 
 def is_url(text: PathOrURL) -> bool:
     """Whether ``text`` names a location by URL (``protocol://...``) rather than a local path."""
     return isinstance(text, str | UPath) and "://" in str(text)
-
-
-PathOrURL = str | os.PathLike[str]
 
 
 def as_location(where: PathOrURL) -> UPath:
@@ -44,18 +43,14 @@ def absolute(where: PathOrURL) -> UPath:
 
 def _reach_error(where: UPath, exc: Exception) -> tuple[str, str] | None:
     """``(what went wrong, how to fix it)`` when ``exc`` means ``where`` cannot be reached at all:
-    no fsspec package for its protocol, an unknown protocol, or refused access. None otherwise."""
+    no fsspec package for its protocol, not found, refused access or unreachable storage. None
+    otherwise (unknown protocols are refused earlier, by :func:`parse_location`)."""
     protocol = getattr(where, "protocol", "") or "file"
     if isinstance(exc, ImportError):
         return (
             f"cannot read {protocol}:// locations here ({exc})",
             "install the fsspec package for that storage (e.g. pip install s3fs, gcsfs or adlfs) "
             "on this machine and on every worker",
-        )
-    if isinstance(exc, ValueError) and "protocol" in str(exc).lower():
-        return (
-            f"unknown storage protocol '{protocol}://' ({exc})",
-            "give a local path or a URL of an fsspec file system, e.g. s3://bucket/folder",
         )
     if isinstance(exc, FileNotFoundError):
         return (f"not found ({exc})", "check the path or URL")
