@@ -145,13 +145,9 @@ class EnsembleForecaster(QuantileForecaster):
         return self
 
     def _fit_members(self, history: pd.DataFrame, context: dict[str, Any]) -> list[QuantileForecaster]:
-        """The members trained on ``history``: one task each where they may train on workers
-        (:attr:`QuantileForecaster.trains_on_workers`), the others here, after them."""
+        """The members trained on ``history``, one task each."""
         members = [self._new_member(m) for m in self.members]
-        tasks = [k for k, m in enumerate(members) if m.trains_on_workers]
-        trained = map_tasks(_fit_member, [members[k] for k in tasks], (history, context))
-        fitted = dict(zip(tasks, trained, strict=True))
-        return [fitted[k] if k in fitted else m.fit(history, **context) for k, m in enumerate(members)]
+        return map_tasks(_fit_member, members, shared=(history, context))
 
     def _even(self) -> np.ndarray:
         return np.full(len(self.members), 1.0 / len(self.members))

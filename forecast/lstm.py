@@ -204,21 +204,36 @@ def build_network(
     units: Sequence[int],
     dropout: float,
     dense: int,
+    seed: int,
 ) -> Any:
-    """The Keras model ``[seq[B, W, F], ctx[B, C]] -> q[B, H, Q]`` (non-crossing quantiles, scaled units)."""
-    import keras
-    from keras import layers, ops
+    """The Keras model ``[seq[B, W, F], ctx[B, C]] -> q[B, H, Q]`` (non-crossing quantiles, scaled units).
 
+    Every random initialiser and dropout layer gets its own seed drawn from ``seed``. Left unseeded,
+    Keras draws them from Python's process-wide ``random``, which other threads of the process
+    also draw from (a Dask worker's event loop does), so the same fit gave other weights there.
+    """
+    import keras
+    from keras import initializers, layers, ops
+
+    draws = iter(np.random.default_rng(seed).integers(1, 2**31 - 1, size=4 * len(units) + 2).tolist())
     n_q = len(levels)
     seq = keras.Input((window, len(STEP_FEATURES)), name="seq")  # [B, W, F]
     ctx = keras.Input((n_context,), name="ctx")  # [B, C]
     x = seq
     for i, n in enumerate(units):
-        x = layers.LSTM(n, return_sequences=i < len(units) - 1)(x)  # [B, W, n] then [B, n]
-        x = layers.Dropout(dropout)(x)
+        x = layers.LSTM(  # [B, W, n] then [B, n]
+            n,
+            return_sequences=i < len(units) - 1,
+            kernel_initializer=initializers.GlorotUniform(seed=next(draws)),
+            recurrent_initializer=initializers.Orthogonal(seed=next(draws)),
+            seed=next(draws),
+        )(x)
+        x = layers.Dropout(dropout, seed=next(draws))(x)
     x = layers.Concatenate()([x, ctx])  # [B, units[-1] + C]
-    x = layers.Dense(dense, activation="relu")(x)  # [B, dense]
-    raw = layers.Dense(horizon * n_q)(x)  # [B, H*Q]
+    x = layers.Dense(  # [B, dense]
+        dense, activation="relu", kernel_initializer=initializers.GlorotUniform(seed=next(draws))
+    )(x)
+    raw = layers.Dense(horizon * n_q, kernel_initializer=initializers.GlorotUniform(seed=next(draws)))(x)  # [B, H*Q]
     raw = layers.Reshape((horizon, n_q))(raw)  # [B, H, Q]
 
     def non_crossing(r: Any) -> Any:
@@ -280,9 +295,6 @@ class LSTMForecaster(QuantileForecaster):
     """Global LSTM with a multi-quantile pinball head over all SKUs (direct multi-horizon)."""
 
     name = "lstm"
-    # measured: a 1,000-SKU fit in a fresh Dask worker process gave another first-epoch loss than
-    # the same fit here (0.1477 vs 0.1488), and runs differed between workers
-    trains_on_workers = False
 
     def __init__(
         self,
@@ -436,6 +448,7 @@ class LSTMForecaster(QuantileForecaster):
             self.units,
             self.dropout,
             self.dense,
+            self.seed,
         )
 
     # -- prediction ----------------------------------------------------------

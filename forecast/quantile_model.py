@@ -49,9 +49,6 @@ class QuantileForecaster(Forecaster):
     max_horizon: int
     n_paths: int
     seed: int
-    # whether training may run as a task on a worker process; False where the weights it gives there
-    # were seen to differ from this process's (TensorFlow), which would change plans with the cluster
-    trains_on_workers: bool = True
 
     @abstractmethod
     def update(

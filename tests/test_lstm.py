@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +119,33 @@ def test_same_seed_same_predictions(fitted: tuple[LSTMForecaster, Forecast]) -> 
     assert second.train_loss_ == model.train_loss_ and len(model.train_loss_) == TINY["epochs"]
     np.testing.assert_array_equal(fc.quantiles, again.quantiles)
     np.testing.assert_array_equal(fc.paths, again.paths)
+
+
+def test_training_ignores_other_threads_drawing_from_python_random(
+    fitted: tuple[LSTMForecaster, Forecast],
+) -> None:
+    """A Dask worker's event loop draws from Python's process-wide ``random`` while a task trains;
+    Keras' unseeded layers drew their seeds from it too, so the same fit gave other weights there."""
+    model, _ = fitted
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # hand the GIL over often, as a busy event loop would
+    stop = threading.Event()
+
+    def draw() -> None:
+        while not stop.is_set():
+            random.random()
+
+    thread = threading.Thread(target=draw)
+    thread.start()
+    try:
+        busy = fit()
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    assert busy.train_loss_ == model.train_loss_
+    for ours, theirs in zip(busy._net.get_weights(), model._net.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_predicting_in_groups_of_skus_gives_the_same_forecast(
