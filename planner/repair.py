@@ -27,6 +27,7 @@ they hold beyond their targets, or give it up where their shortfall costs less p
 from __future__ import annotations
 
 import copy
+import heapq
 import time
 from dataclasses import dataclass
 
@@ -473,21 +474,28 @@ def _trade(book: _Book, i: int, row: np.ndarray) -> _Book | None:
         if donors is None:
             return None
         open_ = np.ones(len(donors.sku), dtype=bool)
+        by_sku = _groups(donors.sku)
+        by_order = _groups(data.supplier_idx[donors.sku] * data.horizon + donors.week)
+        picker = _Picker(donors)
         spent = 0.0
         while excess.sum() > TOL:
-            useful = np.minimum(donors.freed, excess[None, :]).sum(axis=1)
-            ratio = np.where(open_ & (useful > TOL), donors.cost / np.maximum(useful, 1e-12), np.inf)
-            k = int(np.argmin(ratio))
+            k = picker.cheapest(excess, open_)
+            if k is None:
+                return None
             spent += max(float(donors.cost[k]), 0.0)
-            if not np.isfinite(ratio[k]) or spent >= gain:
+            if spent >= gain:
                 return None
             j = int(donors.sku[k])
+            q = int(data.supplier_idx[j])
+            changed = np.flatnonzero(donors.rows[k] != trial.x[j])
             trial.set_row(j, donors.rows[k])
-            touched.add(int(data.supplier_idx[j]))
-            open_ &= donors.sku != j
+            touched.add(q)
+            open_[by_sku[j]] = False
             # donors from one purchase order keep its minimum value together
-            left = trial.value[data.supplier_idx[donors.sku], donors.week] - donors.money
-            open_ &= (left <= TOL) | (left >= data.min_order_value[data.supplier_idx[donors.sku]] - TOL)
+            for week in changed.tolist():
+                if (same := by_order.get(q * data.horizon + week)) is not None:
+                    left = trial.value[q, week] - donors.money[same]
+                    open_[same] &= (left <= TOL) | (left >= data.min_order_value[q] - TOL)
             excess = np.maximum(0.0, trial.used - trial.cap)
     if (
         np.any(trial.spend > trial.budget + TOL)
@@ -524,6 +532,62 @@ class _Donors:
     freed: np.ndarray
     week: np.ndarray
     money: np.ndarray
+
+
+def _groups(keys: np.ndarray) -> dict[int, np.ndarray]:
+    """The positions (ascending) at which each distinct key occurs in ``keys``."""
+    order = np.argsort(keys, kind="stable")
+    unique, starts = np.unique(keys[order], return_index=True)
+    return dict(zip(unique.tolist(), np.split(order, starts[1:]), strict=True))
+
+
+class _Picker:
+    """The open donor of least model cost per useful m3, ``cost / sum_t min(freed[k, t], excess[t])``,
+    ties to the first; the same choice as computing every ratio each time, in far fewer ratios.
+
+    While the overflow ``excess`` only falls (week by week) and donors only close, a donor's useful
+    m3 only falls, so the ratio of a donor that costs >= 0 only rises: its last computed ratio is a
+    lower bound, and a heap of them yields the cheapest after recomputing only the few at its top
+    (lazy greedy). Donors that cost < 0 (their ratio falls as their useful m3 does) are all
+    recomputed every time; if the overflow rises in any week, every ratio is recomputed.
+    """
+
+    def __init__(self, donors: _Donors):
+        self.freed, self.cost = donors.freed, donors.cost
+        self.negative = np.flatnonzero(donors.cost < 0)
+        self.rest = np.flatnonzero(donors.cost >= 0)
+        self.heap: list[tuple[float, int]] = []
+        self.excess: np.ndarray | None = None
+
+    def _ratio(self, k: np.ndarray, excess: np.ndarray, open_: np.ndarray) -> np.ndarray:
+        useful = np.minimum(self.freed[k], excess[None, :]).sum(axis=1)
+        return np.where(open_[k] & (useful > TOL), self.cost[k] / np.maximum(useful, 1e-12), np.inf)
+
+    def cheapest(self, excess: np.ndarray, open_: np.ndarray) -> int | None:
+        """The donor to take next, or None when no open donor frees any overflowing m3."""
+        if self.excess is None or np.any(excess > self.excess):
+            ratio = self._ratio(self.rest, excess, open_)
+            live = np.isfinite(ratio)
+            self.heap = list(zip(ratio[live].tolist(), self.rest[live].tolist(), strict=True))
+            heapq.heapify(self.heap)
+        self.excess = excess
+        best = (np.inf, -1)
+        if self.negative.size:
+            ratio = self._ratio(self.negative, excess, open_)
+            j = int(np.argmin(ratio))
+            if np.isfinite(ratio[j]):
+                best = (float(ratio[j]), int(self.negative[j]))
+        while self.heap and self.heap[0] < best:
+            stale, k = self.heap[0]
+            ratio = float(self._ratio(np.array([k]), excess, open_)[0])
+            if not np.isfinite(ratio):
+                heapq.heappop(self.heap)
+            elif ratio == stale:  # up to date and below every other lower bound
+                best = (ratio, k)
+                break
+            else:
+                heapq.heapreplace(self.heap, (ratio, k))
+        return best[1] if best[1] >= 0 else None
 
 
 def _donors(book: _Book, excess: np.ndarray, receiver: int) -> _Donors | None:
