@@ -233,7 +233,9 @@ def build_network(
     x = layers.Dense(  # [B, dense]
         dense, activation="relu", kernel_initializer=initializers.GlorotUniform(seed=next(draws))
     )(x)
-    raw = layers.Dense(horizon * n_q, kernel_initializer=initializers.GlorotUniform(seed=next(draws)))(x)  # [B, H*Q]
+    raw = layers.Dense(  # [B, H*Q]
+        horizon * n_q, kernel_initializer=initializers.GlorotUniform(seed=next(draws))
+    )(x)
     raw = layers.Reshape((horizon, n_q))(raw)  # [B, H, Q]
 
     def non_crossing(r: Any) -> Any:
