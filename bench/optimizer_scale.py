@@ -1,10 +1,11 @@
 """Scale benchmark of the optimiser against the naive monolithic MIP.
 
 Instances come from the sample-company generator (seeded): 6 suppliers with lead times 1-12
-weeks, MOQs and packs on most SKUs, service targets on the baseline forecast's cumulative
-quantiles, 52 weeks. Storage capacity is set per week between the least stock that meets
-every service target and the stock of the plan that ignores storage
-(``cap = floor + 0.9 * (free - floor)``), so it binds wherever that plan would overflow.
+weeks, MOQs and packs on most SKUs, service targets on the cumulative quantiles of the
+default (ensemble) forecast, so a change to the forecasters changes the instance; 52 weeks.
+Storage capacity is set per week between the least stock that meets every service target
+and the stock of the plan that ignores storage (``cap = floor + 0.9 * (free - floor)``), so
+it binds wherever that plan would overflow.
 Each size and method runs in a fresh process (peak memory = that process's maximum RSS).
 
     python bench/optimizer_scale.py [--sizes 1000,10000] [--naive-sizes 1000] [--time-limit 60,600]
