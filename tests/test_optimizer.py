@@ -350,18 +350,17 @@ def test_donors_are_picked_as_recomputing_every_ratio_would(seed: int, n: int, w
     cost = np.round(rng.normal(1.0, 2.0, n), 1)
     excess = np.round(rng.uniform(0.0, 5.0, weeks), 1)
     donors = _Donors(np.arange(n), np.zeros((n, weeks)), cost, freed, np.zeros(n, int), np.zeros(n))
-    picker, open_, oracle_open, left = _Picker(donors), np.ones(n, bool), np.ones(n, bool), excess.copy()
+    picker, open_ = _Picker(donors), np.ones(n, bool)
     while excess.sum() > TOL:
-        useful = np.minimum(freed, left[None, :]).sum(axis=1)
-        ratio = np.where(oracle_open & (useful > TOL), cost / np.maximum(useful, 1e-12), np.inf)
+        useful = np.minimum(freed, excess[None, :]).sum(axis=1)
+        ratio = np.where(open_ & (useful > TOL), cost / np.maximum(useful, 1e-12), np.inf)
         want = int(np.argmin(ratio)) if np.isfinite(ratio).any() else None
         assert picker.cheapest(excess, open_) == want
         if want is None:
             break
-        open_[want] = oracle_open[want] = False
-        closes = rng.random(n) < 0.1  # e.g. a purchase order's minimum value
-        open_[closes] = oracle_open[closes] = False
-        excess = left = np.maximum(0.0, excess - freed[want])
+        open_[want] = False
+        open_[rng.random(n) < 0.1] = False  # others close too, e.g. a purchase order's minimum value
+        excess = np.maximum(0.0, excess - freed[want])
 
 
 def test_cycle_plan_meets_minimum_order_values_cheaper_than_repairing_weekly_orders() -> None:
