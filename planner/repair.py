@@ -379,7 +379,8 @@ def trade_storage(
     Where storage is full, :func:`fill_shortfall` cannot cover a short SKU: any stock it adds
     overflows. A trade makes room. The *receiver*, one of the ``receivers`` SKUs of most shortfall
     penalty, gets a line covering all its short weeks until its next line arrives, or only the
-    first (packs brought forward from that line, or added), ordered the week it must be or in its
+    first (packs brought forward from that line, or added; also added where bringing forward would
+    leave that line's purchase order below the minimum value), ordered the week it must be or in its
     supplier's latest purchase order before. A new purchase order below the supplier's minimum
     value pulls that supplier's later lines forward (step 1 above; orders it leaves short move
     whole). Then *donors* free the overflowing m3, cheapest model cost per useful m3 first, each
@@ -438,15 +439,21 @@ def _receiver_rows(book: _Book, i: int) -> list[np.ndarray]:
             packs = min(max(int(np.ceil(need / data.pack[i] - 1e-9)), least), most)
             if packs < least:
                 continue
-            row = book.x[i].copy()
+            added = book.x[i].copy()
+            added[t] += packs * data.pack[i]
+            variants = [added]
             if later.size:  # brought forward from the next line: stock rises only until it arrives
                 units = _moq_kept(data, book.x, i, t, int(later[0]), packs) * data.pack[i]
-                row[later[0]] -= units
-                row[t] += units
-            else:
-                row[t] += packs * data.pack[i]
-            if not any(np.array_equal(row, r) for r in rows):
-                rows.append(row)
+                brought = book.x[i].copy()
+                brought[later[0]] -= units
+                brought[t] += units
+                # the purchase order it leaves may fall below its minimum value: adding is the fallback
+                left = book.value[data.supplier_idx[i], later[0]] - data.unit_cost[i] * units
+                keeps = left <= TOL or left >= data.min_order_value[data.supplier_idx[i]] - TOL
+                variants = [brought] if keeps else [brought, added]
+            for row in variants:
+                if not any(np.array_equal(row, r) for r in rows):
+                    rows.append(row)
     return rows
 
 

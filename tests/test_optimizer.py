@@ -323,6 +323,26 @@ def test_a_new_order_below_the_minimum_value_pulls_the_suppliers_next_order_forw
     assert model_objective(data, prm, out) == pytest.approx(exact.objective)
 
 
+def test_a_short_sku_adds_packs_where_bringing_its_next_line_forward_would_leave_an_order_short() -> None:
+    """R sells 10 in weeks 1 and 2 and orders its 20 in week 2, with D's 10: exactly the minimum
+    value 30, so R's 10 cannot be brought forward to week 0 (nor to week 1, whose budget of 15 holds
+    no order of 30). R adds 10 to D's week-0 order instead and holds 10 more to the end, which
+    storage (40) holds and which costs less than moving D's line (D holds at twice R's rate): the
+    MIP optimum."""
+    data = make_data(
+        [[0.0, 10, 10, 0], [30, 0, 10, 0]],
+        min_order_value=30.0,
+        capacity=40.0,
+        holding_cost=[0.1, 0.2],
+        budget=[100.0, 15, 100, 100],
+    )
+    prm = model_params(data)
+    out, _ = trade_storage(data, prm, np.array([[0.0, 0, 20, 0], [30, 0, 10, 0]]))
+    assert out.tolist() == [[10.0, 0, 20, 0], [30, 0, 10, 0]]
+    exact = solve(build_model(data), mip_gap=1e-9, time_limit_s=60)
+    assert model_objective(data, prm, out) == pytest.approx(exact.objective)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=instances(), scale=st.sampled_from([1.0, 1e-3, 1e-4]))
 def test_trading_storage_never_costs_more_and_keeps_every_limit(data, scale) -> None:
