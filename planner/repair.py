@@ -419,17 +419,23 @@ def trade_storage(
         book = traded
 
 
+def _keeps_minimum(data: PlanningData, p: int | np.ndarray, left: float | np.ndarray) -> np.ndarray:
+    """Whether purchase orders of suppliers ``p`` left worth ``left`` stay valid: empty, or at least
+    the minimum order value."""
+    return (left <= TOL) | (left >= data.min_order_value[p] - TOL)
+
+
 def _receiver_rows(book: _Book, i: int) -> list[np.ndarray]:
     """New order rows for short SKU i covering its short weeks until its next line arrives, or only
     the first: ordered the week that arrives then, or in its supplier's latest purchase order before."""
     data = book.data
-    lt = int(data.lead_time[i])
+    lt, p = int(data.lead_time[i]), int(data.supplier_idx[i])
     gap = book.gap(np.array([i]))[0]
     short = np.flatnonzero(gap > TOL)
     if not short.size:
         return []
     first = int(short[0]) - lt
-    earlier = np.flatnonzero(book.value[data.supplier_idx[i], :first] > 0)
+    earlier = np.flatnonzero(book.value[p, :first] > 0)
     rows: list[np.ndarray] = []
     for t in [first] + ([int(earlier[-1])] if earlier.size else []):
         later = t + 1 + np.flatnonzero(book.x[i, t + 1 :] > 0)
@@ -448,9 +454,8 @@ def _receiver_rows(book: _Book, i: int) -> list[np.ndarray]:
                 brought[later[0]] -= units
                 brought[t] += units
                 # the purchase order it leaves may fall below its minimum value: adding is the fallback
-                left = book.value[data.supplier_idx[i], later[0]] - data.unit_cost[i] * units
-                keeps = left <= TOL or left >= data.min_order_value[data.supplier_idx[i]] - TOL
-                variants = [brought] if keeps else [brought, added]
+                left = book.value[p, later[0]] - data.unit_cost[i] * units
+                variants = [brought] if _keeps_minimum(data, p, left) else [brought, added]
             for row in variants:
                 if not any(np.array_equal(row, r) for r in rows):
                     rows.append(row)
@@ -502,7 +507,7 @@ def _trade(book: _Book, i: int, row: np.ndarray) -> _Book | None:
             for week in changed.tolist():
                 if (same := by_order.get(q * data.horizon + week)) is not None:
                     left = trial.value[q, week] - donors.money[same]
-                    open_[same] &= (left <= TOL) | (left >= data.min_order_value[q] - TOL)
+                    open_[same] &= _keeps_minimum(data, q, left)
             excess = np.maximum(0.0, trial.used - trial.cap)
     if (
         np.any(trial.spend > trial.budget + TOL)
@@ -636,7 +641,7 @@ def _donors(book: _Book, excess: np.ndarray, receiver: int) -> _Donors | None:
         units = k * pack
         money = data.unit_cost[rows] * units
         left = book.value[p, src] - money
-        ok &= (left <= TOL) | (left >= data.min_order_value[p] - TOL)
+        ok &= _keeps_minimum(data, p, left)
         new = x[rows].copy()
         new[n, src] -= units
         orders = np.where(left <= TOL, -data.order_cost[p], 0.0)
