@@ -378,13 +378,14 @@ def trade_storage(
 
     Where storage is full, :func:`fill_shortfall` cannot cover a short SKU: any stock it adds
     overflows. A trade makes room. The *receiver*, one of the ``receivers`` SKUs of most shortfall
-    penalty, gets a line covering all its short weeks until its next line arrives, or only the
-    first (packs brought forward from that line, or added; also added where bringing forward would
-    leave that line's purchase order below the minimum value), ordered the week it must be or in its
-    supplier's latest purchase order before. A new purchase order below the supplier's minimum
-    value pulls that supplier's later lines forward (step 1 above; orders it leaves short move
-    whole). Then *donors* free the overflowing m3, cheapest model cost per useful m3 first, each
-    one of:
+    penalty, gets a line for one run of its short weeks (the run of most shortfall penalty first;
+    a run that cannot be covered leaves the next one to try) covering the run's weeks until its
+    next line arrives, or only the run's first (packs brought forward from that line, or added;
+    also added where bringing forward would leave that line's purchase order below the minimum
+    value), ordered the week it must be or in its supplier's latest purchase order before. A new
+    purchase order below the supplier's minimum value pulls that supplier's later lines forward
+    (step 1 above; orders it leaves short move whole). Then *donors* free the overflowing m3,
+    cheapest model cost per useful m3 first, each one of:
 
     - postpone: the packs of its latest line arriving by the first full week that its stock holds
       beyond its targets through the last full week move to a line arriving just after it
@@ -426,22 +427,31 @@ def _keeps_minimum(data: PlanningData, p: int | np.ndarray, left: float | np.nda
 
 
 def _receiver_rows(book: _Book, i: int) -> list[np.ndarray]:
-    """New order rows for short SKU i covering its short weeks until its next line arrives, or only
-    the first: ordered the week that arrives then, or in its supplier's latest purchase order before."""
+    """New order rows for short SKU i, for each run of short weeks (most shortfall penalty first),
+    covering its short weeks from the run's first until its next line arrives, or only that week:
+    ordered the week that arrives then, or in its supplier's latest purchase order before."""
+    gap = book.gap(np.array([i]))[0]
+    is_short = gap > TOL
+    starts = np.flatnonzero(is_short & ~np.r_[False, is_short[:-1]])
+    ends = np.r_[starts[1:], len(gap)]
+    runs = sorted(zip(starts.tolist(), ends.tolist(), strict=True), key=lambda r: -gap[r[0] : r[1]].sum())
+    rows: list[np.ndarray] = []
+    for run, _ in runs:
+        _run_rows(book, i, gap, run, rows)
+    return rows
+
+
+def _run_rows(book: _Book, i: int, gap: np.ndarray, run: int, rows: list[np.ndarray]) -> None:
+    """Append to ``rows`` the new rows of :func:`_receiver_rows` for the short run from week ``run``."""
     data = book.data
     lt, p = int(data.lead_time[i]), int(data.supplier_idx[i])
-    gap = book.gap(np.array([i]))[0]
-    short = np.flatnonzero(gap > TOL)
-    if not short.size:
-        return []
-    first = int(short[0]) - lt
+    first = run - lt
     earlier = np.flatnonzero(book.value[p, :first] > 0)
-    rows: list[np.ndarray] = []
     for t in [first] + ([int(earlier[-1])] if earlier.size else []):
         later = t + 1 + np.flatnonzero(book.x[i, t + 1 :] > 0)
         end = int(later[0]) + lt if later.size else data.horizon
         least, most = _line_limits(book, i, t)
-        for need in (gap[t + lt : end].max(), gap[short[0]]):  # until the next line, or the first week
+        for need in (gap[t + lt : end].max(), gap[run]):  # until the next line, or the run's first week
             packs = min(max(int(np.ceil(need / data.pack[i] - 1e-9)), least), most)
             if packs < least:
                 continue
@@ -459,7 +469,6 @@ def _receiver_rows(book: _Book, i: int) -> list[np.ndarray]:
             for row in variants:
                 if not any(np.array_equal(row, r) for r in rows):
                     rows.append(row)
-    return rows
 
 
 def _trade(book: _Book, i: int, row: np.ndarray) -> _Book | None:

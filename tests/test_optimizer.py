@@ -343,6 +343,23 @@ def test_a_short_sku_adds_packs_where_bringing_its_next_line_forward_would_leave
     assert model_objective(data, prm, out) == pytest.approx(exact.objective)
 
 
+def test_a_receiver_trades_for_a_later_short_run_where_its_first_cannot_be_covered() -> None:
+    """R is short in weeks 1 and 3; no order fits weeks 0 and 1 (budget 0), so week 1 stays short.
+    Week 3 is covered by R ordering 10 that week, for which D (lower penalty) gives up the 10 it
+    would hold in storage (10): the MIP optimum. Trying only R's first short week trades nothing."""
+    data = make_data(
+        [[0.0, 10, 0, 10], [0, 0, 0, 10]],
+        capacity=10.0,
+        budget=[0.0, 0, 100, 100],
+        shortage_cost=[10.0, 1.0],
+    )
+    prm = model_params(data)
+    out, _ = trade_storage(data, prm, np.array([[0.0, 0, 10, 0], [0, 0, 10, 0]]))
+    assert out.tolist() == [[0.0, 0, 10, 10], [0, 0, 0, 0]]
+    exact = solve(build_model(data), mip_gap=1e-9, time_limit_s=60)
+    assert model_objective(data, prm, out) == pytest.approx(exact.objective)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=instances(), scale=st.sampled_from([1.0, 1e-3, 1e-4]))
 def test_trading_storage_never_costs_more_and_keeps_every_limit(data, scale) -> None:
