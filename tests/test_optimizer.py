@@ -23,7 +23,15 @@ from planner.optimizer import (
     model_objective,
     plan_optimizer,
 )
-from planner.repair import TOL, _Donors, _Picker, fill_shortfall, raise_short_orders, trade_storage
+from planner.repair import (
+    TOL,
+    _Donors,
+    _Picker,
+    fill_shortfall,
+    merge_lines,
+    raise_short_orders,
+    trade_storage,
+)
 from planner.results import PlanStatus
 from planner.solve import SolveStatus, solve
 from planner.verify import plan_violations, weekly_limit_violations
@@ -372,6 +380,49 @@ def test_trading_storage_never_costs_more_and_keeps_every_limit(data, scale) -> 
         start = np.zeros_like(start)
     out, _ = trade_storage(data, prm, start)
     assert model_objective(data, prm, out) <= model_objective(data, prm, start) + 1e-6
+    assert weekly_limit_violations(data, out) == []
+    assert sound(data, out) == []
+
+
+@pytest.mark.parametrize(
+    ("capacity", "start", "merged"),
+    [
+        (None, [[10.0, 10, 0, 0], [0, 0, 10, 10]], [[20.0, 0, 0, 0], [0, 0, 20, 0]]),
+        (15.0, [[10.0, 10, 0, 0], [0, 0, 10, 10]], [[10.0, 10, 0, 0], [0, 0, 10, 10]]),
+        (None, [[10.0, 10, 0, 0], [10, 0, 10, 0]], [[20.0, 0, 0, 0], [0, 0, 20, 0]]),
+    ],
+)
+def test_merging_lines_gives_the_lot_sizing_optimum(capacity, start, merged) -> None:
+    """Two SKUs of one supplier (purchase order 5, holding 0.2 per unit-week): a purchase order
+    costs more than holding 10 units a week but less than holding 20 for two, so the MIP optimum
+    orders each SKU once, in its first week of sales. Merges get there by bringing a later line
+    forward (A's week 1, B's week 3) or by postponing an early one (B's week 0: holding saved,
+    A's order stays). With storage for 15 units no two lines merge and the start is kept."""
+    data = make_data(
+        [[10.0, 10, 0, 0], [0, 0, 10, 10]], order_cost=5.0, holding_cost=0.2, capacity=capacity
+    )
+    prm = model_params(data)
+    out, cut = merge_lines(data, prm, np.array(start))
+    assert not cut
+    assert out.tolist() == merged
+    if capacity is None:
+        exact = solve(build_model(data), mip_gap=1e-9, time_limit_s=60)
+        assert model_objective(data, prm, out) == pytest.approx(exact.objective)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=instances())
+def test_merging_lines_never_costs_more_and_keeps_every_limit(data) -> None:
+    """From a plan within every limit (the least-stock plan, ordering most weeks), line merges give
+    a plan no costlier, within storage, budget, minimum order values and the MIP's line bound, that
+    passes the plan verifier."""
+    prm = model_params(data)
+    start = _without_short_orders(data, raise_short_orders(data, prm, _least_stock_plan(data, prm)))
+    if weekly_limit_violations(data, start):
+        start = np.zeros_like(start)
+    out, _ = merge_lines(data, prm, start)
+    assert model_objective(data, prm, out) <= model_objective(data, prm, start) + 1e-6
+    assert (out <= prm.max_units[:, None] + 1e-6).all()
     assert weekly_limit_violations(data, out) == []
     assert sound(data, out) == []
 
