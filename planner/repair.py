@@ -398,8 +398,7 @@ def _merge_sku(book: _Book, s: int) -> bool:
         old = objective_terms(data, prm, book.x[s][None, :], np.array([s]))
         delta = sum(new[c] - old[c] for c in ("lines", "purchase", "holding", "shortfall"))
         left = book.value[p, src] - data.unit_cost[s] * units
-        opened = (book.value[p, dst] <= TOL).astype(float)
-        delta = delta + data.order_cost[p] * (opened - (left <= TOL))
+        delta = delta - data.order_cost[p] * (left <= TOL)  # the order it leaves may empty
         ok = _keeps_minimum(data, p, left) & (rows[k, dst] <= prm.max_units[s] + TOL) & (delta < -TOL)
         for i in np.lexsort((dst, delta)):
             if ok[i] and book.move([(s, float(units[i]))], int(src[i]), int(dst[i])):
