@@ -45,6 +45,13 @@ def sound(data, orders) -> list[str]:
     return plan_violations(data, lines, projection_frame(data, receipts, replay_paths(data, receipts)))
 
 
+def feasible_start(data, prm) -> np.ndarray:
+    """A plan within every limit: the least-stock plan with short orders raised or dropped, else
+    no orders."""
+    start = _without_short_orders(data, raise_short_orders(data, prm, _least_stock_plan(data, prm)))
+    return np.zeros_like(start) if weekly_limit_violations(data, start) else start
+
+
 @st.composite
 def instances(draw):
     s = draw(st.integers(2, 4))
@@ -375,9 +382,7 @@ def test_trading_storage_never_costs_more_and_keeps_every_limit(data, scale) -> 
     objective, within storage, budget and minimum order values, that passes the plan verifier."""
     data = dataclasses.replace(data, shortfall_penalty=data.shortfall_penalty * scale)
     prm = model_params(data)
-    start = _without_short_orders(data, raise_short_orders(data, prm, _least_stock_plan(data, prm)))
-    if weekly_limit_violations(data, start):
-        start = np.zeros_like(start)
+    start = feasible_start(data, prm)
     out, _ = trade_storage(data, prm, start)
     assert model_objective(data, prm, out) <= model_objective(data, prm, start) + 1e-6
     assert weekly_limit_violations(data, out) == []
@@ -417,9 +422,7 @@ def test_merging_lines_never_costs_more_and_keeps_every_limit(data) -> None:
     a plan no costlier, within storage, budget, minimum order values and the MIP's line bound, that
     passes the plan verifier."""
     prm = model_params(data)
-    start = _without_short_orders(data, raise_short_orders(data, prm, _least_stock_plan(data, prm)))
-    if weekly_limit_violations(data, start):
-        start = np.zeros_like(start)
+    start = feasible_start(data, prm)
     out, _ = merge_lines(data, prm, start)
     assert model_objective(data, prm, out) <= model_objective(data, prm, start) + 1e-6
     assert (out <= prm.max_units[:, None] + 1e-6).all()
