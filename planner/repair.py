@@ -434,11 +434,12 @@ def trade_storage(
 
     Where storage is full, :func:`fill_shortfall` cannot cover a short SKU: any stock it adds
     overflows. A trade makes room. The *receiver*, one of the ``receivers`` SKUs of most shortfall
-    penalty, gets a line for one run of its short weeks (the run of most shortfall penalty first;
-    a run that cannot be covered leaves the next one to try) covering the run's weeks until its
-    next line arrives, or only the run's first (packs brought forward from that line, or added;
-    also added where bringing forward would leave that line's purchase order below the minimum
-    value), ordered the week it must be or in its supplier's latest purchase order before. A new
+    penalty, gets a line for one run of its short weeks (runs by their net gap first: units short
+    in the run less units held above target until the next run; a run that cannot be covered
+    leaves the next one to try) covering the run's weeks until its next line arrives, or only the
+    run's first (packs brought forward from that line, or added; also added where bringing forward
+    would leave that line's purchase order below the minimum value), ordered the week it must be or
+    in its supplier's latest purchase order before. A new
     purchase order below the supplier's minimum value pulls that supplier's later lines forward
     (step 1 above; orders it leaves short move whole). Then *donors* free the overflowing m3,
     cheapest model cost per useful m3 first, each one of:
@@ -483,9 +484,10 @@ def _keeps_minimum(data: PlanningData, p: int | np.ndarray, left: float | np.nda
 
 
 def _receiver_rows(book: _Book, i: int) -> list[np.ndarray]:
-    """New order rows for short SKU i, for each run of short weeks (most shortfall penalty first),
-    covering its short weeks from the run's first until its next line arrives, or only that week:
-    ordered the week that arrives then, or in its supplier's latest purchase order before."""
+    """New order rows for short SKU i, for each run of short weeks (largest net gap first: units
+    short in the run less units above target until the next run), covering its short weeks from the
+    run's first until its next line arrives, or only that week: ordered the week that arrives then,
+    or in its supplier's latest purchase order before."""
     gap = book.gap(np.array([i]))[0]
     is_short = gap > TOL
     starts = np.flatnonzero(is_short & ~np.r_[False, is_short[:-1]])
