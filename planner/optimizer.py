@@ -141,9 +141,13 @@ class _Clock:
         """True (and ``phase`` recorded) once ``share`` of the time limit has passed."""
         if self.left(share) >= 0:
             return False
+        self.record(phase)
+        return True
+
+    def record(self, phase: str) -> None:
+        """Remember that the time limit cut ``phase`` short (once)."""
         if phase not in self.cut:
             self.cut.append(phase)
-        return True
 
 
 def work_plan(data: PlanningData, settings: OptimizerSettings) -> tuple[int, int]:
@@ -329,8 +333,8 @@ def _trade(
 ) -> None:
     """Storage trades on the best plan until ``share`` of the time limit, then :func:`_polish`."""
     traded, cut = trade_storage(data, prm, best.orders, deadline=clock.started + share * clock.limit)
-    if cut and "storage trades" not in clock.cut:
-        clock.cut.append("storage trades")
+    if cut:
+        clock.record("storage trades")
     _polish(data, prm, pool, best, traded)
 
 
@@ -340,8 +344,8 @@ def _merge(
     """Line merges (:func:`planner.repair.merge_lines`) on the best plan until ``share`` of the time
     limit; the result is offered."""
     merged, cut = merge_lines(data, prm, best.orders, deadline=clock.started + share * clock.limit)
-    if cut and "line merges" not in clock.cut:
-        clock.cut.append("line merges")
+    if cut:
+        clock.record("line merges")
     pool.add(merged)
     best.offer(model_objective(data, prm, merged), merged)
 
@@ -639,14 +643,13 @@ def _master(
             if solved >= max_neighbourhoods:
                 break
             if clock.left(MASTER_END_SHARE) < 0.5:
-                if "master MIP" not in clock.cut:
-                    clock.cut.append("master MIP")
+                clock.record("master MIP")
                 break
             limit = min(clock.left(MASTER_END_SHARE), settings.neighbourhood_time_s)
             t0 = time.perf_counter()
             y = _solve_neighbourhood(data, prm, cols, x, group, settings, limit)
-            if time.perf_counter() - t0 >= limit - 0.05 and "master MIP" not in clock.cut:
-                clock.cut.append("master MIP")  # HiGHS stopped at its time limit, not its node limit
+            if time.perf_counter() - t0 >= limit - 0.05:
+                clock.record("master MIP")  # HiGHS stopped at its time limit, not its node limit
             solved += 1
             if y is not None and (c := model_objective(data, prm, y)) < cost - 1e-6 * max(1.0, abs(cost)):
                 x, cost, improved, better = y, c, improved + 1, True
