@@ -8,7 +8,7 @@ so it never branches on the model type.
 from __future__ import annotations
 
 import inspect
-import pickle
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ def quantile_column(level: float) -> str:
     return f"q{level:g}"
 
 
+FITTED_NAME = re.compile(r"[a-z][a-z0-9_]*_")  # fitted attributes: lower-case names ending in _
 BLOCK_CELLS = 4_000_000  # path cells (SKU x path x week) per block of float64 work (32 MB per array)
 
 
@@ -204,15 +205,25 @@ class Forecaster(ABC):
         return {k: _jsonable(getattr(self, k)) for k in names if k != "self"}
 
     def save_state(self, directory: Path) -> None:
-        """Write the fitted state (attributes ending in ``_``) to ``directory``."""
-        state = {k: v for k, v in vars(self).items() if k.endswith("_")}
-        with open(directory / "state.pkl", "wb") as fh:
-            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        """Write the fitted state (attributes ending in ``_``) to ``directory`` (:mod:`forecast.state`:
+        JSON, NPZ and LightGBM text files; nothing that runs code when read)."""
+        from forecast.state import write_state
+
+        write_state({k: v for k, v in vars(self).items() if k.endswith("_")}, Path(directory))
 
     def load_state(self, directory: Path) -> Self:
-        """Restore what :meth:`save_state` wrote; predictions are then identical."""
-        with open(directory / "state.pkl", "rb") as fh:
-            vars(self).update(pickle.load(fh))
+        """Restore what :meth:`save_state` wrote; predictions are then identical.
+
+        Only fitted attributes (names ending in ``_``) are restored; a :class:`~forecast.state.StateError`
+        names what is wrong with a folder that was not written by :meth:`save_state`.
+        """
+        from forecast.state import StateError, read_state
+
+        state = read_state(Path(directory))
+        bad = [k for k in state if not FITTED_NAME.fullmatch(k)]
+        if bad:
+            raise StateError(f"state.json sets {len(bad)} attribute(s) that are not fitted state")
+        vars(self).update(state)
         return self
 
     def _check_fitted(self) -> None:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from typing import Self
+from typing import Annotated, Literal, Self
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from forecast.base import Forecast, Forecaster
+from forecast.params import Float, Int, NPaths, Seed, Window
 
 MIN_SEASONAL_WEEKS = 104
 MIN_SEASONAL_MEAN = 2.0  # units/week below which a seasonal index is mostly noise
@@ -75,7 +77,7 @@ class EmpiricalQuantileForecaster(Forecaster):
 
     name = "baseline"
 
-    def __init__(self, window: int = 52, n_paths: int = 500, seed: int = 0):
+    def __init__(self, window: Window = 52, n_paths: NPaths = 500, seed: Seed = 0):
         self.window = window
         self.n_paths = n_paths
         self.seed = seed
@@ -96,7 +98,7 @@ class EmpiricalQuantileForecaster(Forecaster):
         for sku, a, b in zip(skus, bounds[:-1], bounds[1:], strict=True):
             units, woy, ok = all_units[a:b], all_woy[a:b], all_ok[a:b]
             index = {}
-            if len(units) >= MIN_SEASONAL_WEEKS and units[ok].mean() >= MIN_SEASONAL_MEAN:
+            if len(units) >= MIN_SEASONAL_WEEKS and ok.any() and units[ok].mean() >= MIN_SEASONAL_MEAN:
                 index = seasonal_index(np.where(ok, units, np.nan), woy)
             recent = slice(max(0, len(units) - self.window), len(units))
             keep = ok[recent]
@@ -173,7 +175,9 @@ class SeasonalNaiveForecaster(Forecaster):
 
     name = "seasonal_naive"
 
-    def __init__(self, season: int = 52, n_paths: int = 500, seed: int = 0):
+    def __init__(
+        self, season: Annotated[Int, Field(ge=1, le=104)] = 52, n_paths: NPaths = 500, seed: Seed = 0
+    ):
         self.season = season
         self.n_paths = n_paths
         self.seed = seed
@@ -324,7 +328,13 @@ class CrostonForecaster(Forecaster):
 
     name = "croston"
 
-    def __init__(self, method: str = "sba", alpha: float = 0.1, n_paths: int = 500, seed: int = 0):
+    def __init__(
+        self,
+        method: Literal["croston", "sba", "tsb"] = "sba",
+        alpha: Annotated[Float, Field(gt=0, le=1)] = 0.1,
+        n_paths: NPaths = 500,
+        seed: Seed = 0,
+    ):
         self.method = method
         self.alpha = alpha
         self.n_paths = n_paths

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Annotated, Any, Literal, Self
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from forecast.calibration import horizon_correlation, level_map, pit, recalibrate
+from forecast.params import Bool, Horizon, Int, Levels, NPaths, Seed
 from forecast.quantile_model import DEFAULT_LEVELS, QuantileForecaster
 from forecast.quantile_paths import history_rho
 from forecast.registry import forecaster_class
@@ -79,14 +81,17 @@ class EnsembleForecaster(QuantileForecaster):
 
     def __init__(
         self,
-        quantiles: Sequence[float] = DEFAULT_LEVELS,
-        max_horizon: int = 26,
-        members: Sequence[str] = ("lightgbm", "lstm"),
-        member_params: dict[str, dict[str, Any]] | None = None,
-        validation_weeks: int = 13,
-        refit: bool = False,
-        n_paths: int = 500,
-        seed: int = 0,
+        quantiles: Levels = DEFAULT_LEVELS,
+        max_horizon: Horizon = 26,
+        members: Annotated[tuple[Literal["lightgbm", "lstm"], ...], Field(min_length=1)] = (
+            "lightgbm",
+            "lstm",
+        ),
+        member_params: dict[Literal["lightgbm", "lstm"], dict[str, Any]] | None = None,
+        validation_weeks: Annotated[Int, Field(ge=1, le=104)] = 13,
+        refit: Bool = False,
+        n_paths: NPaths = 500,
+        seed: Seed = 0,
     ):
         self.quantiles = tuple(float(q) for q in quantiles)
         self.max_horizon = max_horizon

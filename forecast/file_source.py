@@ -14,14 +14,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 from upath import UPath
 
 from forecast.base import Forecast, Forecaster
+from forecast.params import NPaths, Seed
 from forecast.quantile_paths import forecast_from_quantiles
 from planner.data import parse_dates
 from planner.errors import DataError, Problem
@@ -36,7 +36,7 @@ class FileForecaster(Forecaster):
 
     name = "file"
 
-    def __init__(self, path: UPath | Path | str, n_paths: int = 500, seed: int = 0):
+    def __init__(self, path: Any, n_paths: NPaths = 500, seed: Seed = 0):
         self.path = as_location(path)
         self.n_paths = n_paths
         self.seed = seed

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Self
+from typing import Annotated, Self
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from forecast.features import Panel, design, make_panel, origin_features, target
+from forecast.params import Float, Horizon, Int, Levels, NPaths, Rate, Seed, Threads
 from forecast.quantile_model import DEFAULT_LEVELS, QuantileForecaster
 from forecast.quantile_paths import history_rho
 from forecast.tasks import map_tasks
@@ -44,18 +46,18 @@ class LightGBMForecaster(QuantileForecaster):
 
     def __init__(
         self,
-        quantiles: Sequence[float] = DEFAULT_LEVELS,
-        max_horizon: int = 26,
-        num_rounds: int = 150,
-        learning_rate: float = 0.1,
-        num_leaves: int = 15,
-        min_data_in_leaf: int = 100,
-        max_rows: int = 100_000,
-        train_weeks: int = 156,
-        n_paths: int = 500,
-        seed: int = 0,
-        threads: int = 2,
-        weight_power: float = 0.5,
+        quantiles: Levels = DEFAULT_LEVELS,
+        max_horizon: Horizon = 26,
+        num_rounds: Annotated[Int, Field(ge=1, le=100_000)] = 150,
+        learning_rate: Rate = 0.1,
+        num_leaves: Annotated[Int, Field(ge=2, le=131_072)] = 15,
+        min_data_in_leaf: Annotated[Int, Field(ge=1)] = 100,
+        max_rows: Annotated[Int, Field(ge=100, le=100_000_000)] = 100_000,
+        train_weeks: Annotated[Int, Field(ge=1, le=1040)] = 156,
+        n_paths: NPaths = 500,
+        seed: Seed = 0,
+        threads: Threads = 2,
+        weight_power: Annotated[Float, Field(ge=0, le=2)] = 0.5,
     ):
         self.quantiles = tuple(float(q) for q in quantiles)
         self.max_horizon = max_horizon

@@ -37,12 +37,14 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from forecast.features import Panel, make_panel
+from forecast.params import Float, Horizon, Int, Levels, NPaths, Rate, Seed, Window
 from forecast.quantile_model import DEFAULT_LEVELS, QuantileForecaster
 from forecast.quantile_paths import history_rho
 from forecast.segments import ADI_CUTOFF
@@ -300,19 +302,24 @@ class LSTMForecaster(QuantileForecaster):
 
     def __init__(
         self,
-        quantiles: Sequence[float] = DEFAULT_LEVELS,
-        max_horizon: int = 26,
-        window: int = 52,
-        epochs: int = 8,
-        batch_size: int = 256,
-        learning_rate: float = 1e-3,
-        units: Sequence[int] = (128, 64),
-        dropout: float = 0.3,
-        dense: int = 50,
-        stride: int = 3,
-        n_paths: int = 500,
-        seed: int = 0,
-        max_windows: int = 40_000,
+        quantiles: Levels = DEFAULT_LEVELS,
+        max_horizon: Horizon = 26,
+        window: Window = 52,
+        epochs: Annotated[Int, Field(ge=1, le=10_000)] = 8,
+        batch_size: Annotated[Int, Field(ge=1, le=1_000_000)] = 256,
+        learning_rate: Rate = 1e-3,
+        units: Annotated[
+            tuple[Annotated[Int, Field(ge=1, le=4096)], ...], Field(min_length=1, max_length=8)
+        ] = (
+            128,
+            64,
+        ),
+        dropout: Annotated[Float, Field(ge=0, lt=1)] = 0.3,
+        dense: Annotated[Int, Field(ge=1, le=65_536)] = 50,
+        stride: Annotated[Int, Field(ge=1, le=520)] = 3,
+        n_paths: NPaths = 500,
+        seed: Seed = 0,
+        max_windows: Annotated[Int, Field(ge=1, le=100_000_000)] = 40_000,
     ):
         self.quantiles = tuple(float(q) for q in quantiles)
         self.max_horizon = int(max_horizon)

@@ -11,6 +11,7 @@ import inspect
 from typing import TYPE_CHECKING, Any
 
 from forecast.base import Forecaster
+from forecast.params import check_params
 
 if TYPE_CHECKING:
     from planner.scenario import ForecastSpec
@@ -43,6 +44,21 @@ def model_parameters(name: str) -> list[str]:
     return [p for p in names if p != "self"]
 
 
+def check_model_params(name: str, params: dict[str, Any], prefix: str = "params") -> dict[str, Any]:
+    """``params`` of model ``name`` checked against its constructor's types and bounds (an ensemble's
+    ``member_params`` against each member's); ValueError naming each bad key."""
+    checked = check_params(forecaster_class(name), params, prefix)
+    for member, member_params in (checked.get("member_params") or {}).items():
+        key = ".".join(p for p in (prefix, "member_params", member) if p)
+        check_params(forecaster_class(member), member_params, prefix=key)
+    return checked
+
+
+def build_forecaster(name: str, params: dict[str, Any]) -> Forecaster:
+    """Model ``name`` built from ``params`` after :func:`check_model_params`."""
+    return forecaster_class(name)(**check_model_params(name, params))
+
+
 def make_forecaster(spec: ForecastSpec, horizon: int | None = None) -> Forecaster:
     """The (unfitted) forecaster for ``spec.model``, with ``spec.params`` on top of the defaults.
 
@@ -59,4 +75,4 @@ def make_forecaster(spec: ForecastSpec, horizon: int | None = None) -> Forecaste
         if horizon is not None:
             kwargs["max_horizon"] = horizon
     kwargs.update(spec.params)
-    return forecaster_class(spec.model)(**kwargs)
+    return build_forecaster(spec.model, kwargs)

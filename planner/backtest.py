@@ -541,5 +541,5 @@ def write_backtest(result: BacktestResult, out_dir: Path) -> list[Path]:
         staged.csv("backtest_weekly.csv", result.weekly.round(4))
         staged.csv("backtest_origins.csv", result.origins.round(6))
         staged.csv("backtest_orders.csv", result.orders.round(4))
-        staged.json("backtest.json", info)
+        staged.manifest("backtest.json", info)
         return staged.commit()

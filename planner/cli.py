@@ -1,17 +1,24 @@
 """Command line: a thin layer over the library. Only this module prints.
 
-Exit codes: 0 success, 1 data/scenario/infeasibility error (message, no traceback),
-2 usage error.
+Exit codes: 0 success; 1 a problem with the inputs or the outputs' folder (data, scenario, model
+folder, infeasibility, memory; a message naming the file, line or key, no traceback); 2 a usage
+error (unknown option, missing argument, unusable --out); 3 an internal error (a bug: a one-line
+message, the traceback only with PLANNER_DEBUG=1); 130 interrupted (Ctrl-C); 143 stopped by
+SIGTERM. Whatever the exit, an output folder holds the previous run's files or this run's, never
+a mix (:mod:`planner.io`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import pandas as pd
@@ -19,21 +26,54 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from planner.errors import PlannerError
+from planner.errors import PlannerError, Problem
 from planner.location import PathOrURL, is_url, parse_location
 
 if TYPE_CHECKING:
     from planner.compute import Compute
 
+log = logging.getLogger(__name__)
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 out = Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
-SCENARIO = click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
+class LocalFile(click.ParamType):
+    """An existing, readable local file; the message says why not (missing, a folder, a looping link,
+    no permission)."""
+
+    name = "file"
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from planner.textio import local_problem
+
+        problem = local_problem(Path(value), str(value), self.what)
+        if problem is not None:
+            self.fail(f"{value}: {problem.message}", param, ctx)
+        return Path(value)
+
+
+SCENARIO = click.argument("scenario", type=LocalFile("scenario file"))
+
+
+def _writable(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    from planner.io import output_problem
+
+    problem = None if value is None else output_problem(value)
+    if problem is not None:
+        raise click.BadParameter(problem.removeprefix(f"--out {value}").lstrip(": ") or problem)
+    return value
+
+
 OUT = click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder for the outputs (created if missing; files are replaced atomically).",
+    callback=_writable,
+    help="Folder for the outputs (created if missing; the files of a run are published together).",
 )
 
 
@@ -44,6 +84,7 @@ class LocalOrURL(click.ParamType):
     name = "path_or_url"
 
     def __init__(self, folder: bool):
+        self.folder = folder
         self.local = click.Path(exists=True, file_okay=not folder, dir_okay=folder, path_type=Path)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
@@ -52,6 +93,8 @@ class LocalOrURL(click.ParamType):
                 return parse_location(value)
             except ValueError as exc:
                 self.fail(str(exc), param, ctx)
+        if not self.folder:
+            return LocalFile("file").convert(value, param, ctx)
         return self.local.convert(value, param, ctx)
 
 
@@ -105,13 +148,53 @@ def _compute(scheduler: str | None, workers: int | None, *scenarios: Path) -> It
         yield compute
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like Ctrl-C, so staged outputs are removed on the way out."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    sys.exit(code)
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
+    """Every failure as a message and an exit code (see the module docstring)."""
     try:
         yield
     except PlannerError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
-        sys.exit(1)
+        _fail(1, str(exc))
+    except MemoryError:
+        _fail(
+            1,
+            "out of memory; nothing was written. Fix: lower forecast.n_paths or horizon_weeks, "
+            "or plan fewer SKUs at once",
+        )
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        _fail(1, f"cannot read or write{where}: {exc.strerror or exc}; nothing was written")
+    except KeyboardInterrupt:
+        _fail(130, "interrupted; nothing was written")
+    except Terminated:
+        _fail(143, "stopped by SIGTERM; nothing was written")
+    except Exception as exc:
+        if os.environ.get("PLANNER_DEBUG"):
+            raise
+        log.debug("internal error", exc_info=True)
+        _fail(
+            3,
+            f"internal error ({type(exc).__name__}: {exc}); nothing was written. This is a bug: "
+            "please report it with the command; PLANNER_DEBUG=1 shows the traceback",
+        )
+
+
+def _warn(warnings: Sequence[Problem]) -> None:
+    for w in warnings:
+        err.print(f"[yellow]warning:[/] {escape(str(w))}")
 
 
 @contextmanager
@@ -144,6 +227,8 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
 
 
 @main.command()
@@ -160,8 +245,7 @@ def validate(scenario: Path) -> None:
     with _user_errors(), _progress() as step:
         prep = prepare(scenario, step)
     ds = prep.dataset
-    for w in ds.warnings:
-        err.print(f"[yellow]warning:[/] {escape(str(w))}")
+    _warn(prep.warnings)
     out.print(
         f"ok: scenario '{prep.scenario.name}', {len(ds.items)} SKUs, {len(ds.suppliers)} suppliers, "
         f"{ds.history['week'].nunique()} weeks of history to {ds.last_week.date()}, "
@@ -197,8 +281,7 @@ def plan(
         run = run_plan(scenario, policy, step, model_dir=model_dir)
         step("writing outputs")
         written = write_plan(run, out_dir)
-    for w in run.prepared.dataset.warnings:
-        err.print(f"[yellow]warning:[/] {escape(str(w))}")
+    _warn(run.warnings)
     s = run.summary
     c = s["costs_expected"]
     out.print(
@@ -217,10 +300,12 @@ def plan(
         f"expected costs: purchase {c['purchase']:,.0f}, ordering {c['ordering']:,.0f}, "
         f"holding {c['holding']:,.0f}, shortage {c['shortage']:,.0f}, total {c['total']:,.0f}"
     )
+    sv = s["service"]
     out.print(
-        f"expected fill rate {s['service']['expected_fill_rate']:.1%}, cycle service "
-        f"{s['service']['expected_cycle_service']:.1%}; "
-        f"{s['service']['skus_below_target_count']} SKUs below their service target in some week"
+        f"expected fill rate {sv['expected_fill_rate']:.1%}, "
+        f"cycle service {sv['expected_cycle_service']:.1%}; "
+        f"{sv['skus_below_target_count']} SKUs below their service target in some week a new order can "
+        f"reach, {sv['skus_below_target_unavoidable_count']} below it before one can"
     )
     for path in written:
         out.print(f"wrote {path}")
@@ -248,6 +333,7 @@ def forecast(scenario: Path, out_dir: Path, scheduler: str | None, workers: int 
         run = run_forecast(scenario, step)
         step("writing outputs")
         written = write_forecast(run, out_dir)
+    _warn(run.prepared.warnings)
     fc = run.forecast
     out.print(
         f"{run.model.name} forecast for {len(fc.skus)} SKUs, {fc.weeks[0].date()}..{fc.weeks[-1].date()}: "
@@ -324,6 +410,7 @@ def kpis(
     with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
         prep, table = run_kpis(scenario, step, model_dir=model_dir)
         written = write_kpis(prep, table, out_dir)
+    _warn(prep.warnings)
     out.print(
         f"{len(table)} SKUs: median EOQ {table['eoq'].median():.1f} units, median turnover "
         f"{table['inventory_turnover'].median():.1f}/year, annual holding cost "
@@ -384,8 +471,7 @@ def simulate(
         run = run_simulation(scenario, policy, step, model_dir=model_dir, actuals=actuals)
         step("writing outputs")
         written = write_simulation(run, out_dir)
-    for w in run.plan.prepared.dataset.warnings:
-        err.print(f"[yellow]warning:[/] {escape(str(w))}")
+    _warn(run.plan.warnings)
     res = run.result
     source = f"actual demand in {actuals.name}" if actuals is not None else f"{res.n_paths} forecast paths"
     table = Table(title=f"{run.plan.result.policy} plan against {source} ({res.unmet_demand})")
@@ -407,9 +493,7 @@ def _fmt(value: float, fmt: str) -> str:
 
 
 @main.command()
-@click.argument(
-    "scenarios", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("scenarios", nargs=-1, required=True, type=LocalFile("scenario file"))
 @OUT
 @POLICY
 @MODEL

@@ -279,7 +279,7 @@ def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
         staged.csv("service.csv", comparison.service().round(6))
         staged.csv("weekly.csv", comparison.weekly().round(4))
         staged.csv("spend_by_supplier.csv", comparison.spend_by_supplier().round(4))
-        staged.json("compare.json", comparison.to_dict())
+        staged.manifest("compare.json", comparison.to_dict())
         staged.text("report.html", report)
         return staged.commit()
 
@@ -443,6 +443,6 @@ def write_frontier(frontier: Frontier, out_dir: Path) -> list[Path]:
     report = render_report(frontier_comparison(frontier), frontier)
     with StagedOutputs(out_dir) as staged:
         staged.csv("frontier.csv", frontier.table().round(6))
-        staged.json("frontier.json", frontier.to_dict())
+        staged.manifest("frontier.json", frontier.to_dict())
         staged.text("report.html", report)
         return staged.commit()

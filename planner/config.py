@@ -17,6 +17,8 @@ from pydantic import BaseModel, ValidationError
 from planner.errors import Problem, ScenarioError
 
 Loc = tuple[str | int, ...]
+NUMBER_ERRORS = {"int_type", "float_type", "int_parsing", "float_parsing"}
+MAX_SHOWN = 40  # longest value quoted back in a message
 
 
 def parse_yaml_mapping(text: str, label: str) -> dict[str, Any]:
@@ -45,6 +47,29 @@ def parse_yaml_mapping(text: str, label: str) -> dict[str, Any]:
     return raw
 
 
+def key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line (1-based) of every mapping key in YAML ``text``, by its path of keys (list items
+    are not descended into). Empty when the text does not compose."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[tuple[str, ...], int] = {}
+    stack: list[tuple[Any, tuple[str, ...]]] = [(root, ())]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if not isinstance(node, yaml.MappingNode) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                here = (*path, str(key.value))
+                lines.setdefault(here, key.start_mark.line + 1)
+                stack.append((value, here))
+    return lines
+
+
 def _model_in(annotation: Any) -> type[BaseModel] | None:
     """The pydantic model inside a (possibly nested) type annotation, if any."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -68,18 +93,27 @@ def allowed_keys(root: type[BaseModel], loc: Loc) -> list[str]:
 
 
 def validation_problems(
-    exc: ValidationError, root: type[BaseModel], file_of: Callable[[Loc], str], reference: str
+    exc: ValidationError,
+    root: type[BaseModel],
+    file_of: Callable[[Loc], str],
+    reference: str,
+    hidden: Callable[[Loc], int | None] = lambda loc: None,
 ) -> list[Problem]:
     """One :class:`Problem` per pydantic error, naming the file that states the key.
 
-    ``reference`` tells users where the keys are documented (used in the fix hints).
+    ``reference`` tells users where the keys are documented (used in the fix hints). ``hidden(loc)``
+    is None where the key and its value may be quoted; else the line of the file that states it,
+    and the problem quotes nothing of that file (names of known keys only).
     """
     problems = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
-        key = ".".join(str(p) for p in loc) or "(top level)"
+        key = ".".join(_shown(p) for p in loc) or "(top level)"
         file = file_of(loc)
-        if err["type"] == "extra_forbidden":
+        line = hidden(loc)
+        if line is not None:
+            problems.append(_hidden_problem(err, root, file, line, reference))
+        elif err["type"] == "extra_forbidden":
             known = allowed_keys(root, loc[:-1])
             close = difflib.get_close_matches(str(loc[-1]), known, n=1)
             fix = f"did you mean '{close[0]}'?" if close else f"allowed keys here: {', '.join(known)}"
@@ -88,9 +122,49 @@ def validation_problems(
             problems.append(
                 Problem(file, "required key is missing", f"add '{loc[-1]}:' ({reference})", key=key)
             )
+        elif isinstance(err.get("input"), bool) and err["type"] in NUMBER_ERRORS:
+            problems.append(
+                Problem(
+                    file,
+                    f"must be a number, not the yes/no value {str(err['input']).lower()}",
+                    "write a number (YAML reads true/false, yes/no and on/off as yes/no values)",
+                    key=key,
+                )
+            )
         else:
             msg = str(err["msg"]).removeprefix("Value error, ")
             got = err.get("input")
-            shown = f" (got {got})" if isinstance(got, str | int | float | bool) else ""
+            short = isinstance(got, int | float | bool) or (isinstance(got, str) and len(got) <= MAX_SHOWN)
+            shown = f" (got {got!r})" if short and "got " not in msg and "yes/no" not in msg else ""
             problems.append(Problem(file, f"{msg}{shown}", f"see {reference}", key=key))
     return problems
+
+
+def _shown(part: str | int) -> str:
+    """A key as quoted in a message: printable, at most ``MAX_SHOWN`` characters."""
+    text = str(part) if str(part).isprintable() else repr(str(part))[1:-1]
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
+def _hidden_problem(err: Any, root: type[BaseModel], file: str, line: int, reference: str) -> Problem:
+    """A problem in a file whose content must not be quoted: its line, what is wrong, and known key names."""
+    loc = tuple(err["loc"])
+    where = f"line {line}: " if line else ""
+    known = allowed_keys(root, loc[:-1])
+    if err["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        fix = f"did you mean '{close[0]}'?" if close else f"allowed keys there: {', '.join(known)}"
+        return Problem(file, f"{where}unknown key", fix)
+    if err["type"] == "missing":
+        return Problem(file, f"{where}required key '{_shown(loc[-1])}' is missing", f"see {reference}")
+    msg = str(err["msg"]).removeprefix("Value error, ") if err["type"] != "value_error" else "invalid value"
+    return Problem(file, f"{where}{msg}", f"see {reference}", key=_schema_key(root, loc))
+
+
+def _schema_key(root: type[BaseModel], loc: Loc) -> str | None:
+    """``loc`` as a dotted key when every part is a key of the schema or a list index (so naming it
+    quotes nothing of the file), else None."""
+    for n, part in enumerate(loc):
+        if not isinstance(part, int) and str(part) not in allowed_keys(root, loc[:n]):
+            return None
+    return ".".join(str(p) for p in loc)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["str", "float", "int", "flag", "date"]
+MAX_PER_UNIT = 1e9  # per-unit costs, volumes, pack sizes: larger values are typos or wrong units
+MAX_UNITS = 1e12  # quantities and amounts
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,8 @@ DEMAND = Table(
     (
         Column("sku", "str", doc="SKU identifier"),
         Column("date", "date", doc="day or week of the sale; summed into ISO weeks labelled by Monday"),
-        Column("units", "float", doc="units sold (>= 0)"),
-        Column("price", "float", required=False, doc="average selling price"),
+        Column("units", "float", max=MAX_UNITS, doc="units sold (>= 0)"),
+        Column("price", "float", required=False, max=MAX_PER_UNIT, doc="average selling price"),
         Column("promo", "flag", required=False, doc="1 if on promotion"),
         Column("stockout", "flag", required=False, doc="1 if sales were censored by a stockout"),
     ),
@@ -63,15 +65,25 @@ ITEMS = Table(
     (
         Column("sku", "str"),
         Column("supplier", "str", doc="must appear in suppliers"),
-        Column("unit_cost", "float", doc="purchase cost per unit"),
-        Column("unit_volume", "float", doc="storage volume per unit"),
-        Column("moq", "int", doc="minimum order quantity in units (0 = none)"),
-        Column("pack_size", "int", min=0.0, min_exclusive=True, doc="units per pack (> 0)"),
-        Column("holding_rate", "float", required=False, doc="annual holding cost as a fraction of unit cost"),
+        Column("unit_cost", "float", max=MAX_PER_UNIT, doc="purchase cost per unit"),
+        Column("unit_volume", "float", max=MAX_PER_UNIT, doc="storage volume per unit"),
+        Column("moq", "int", max=MAX_PER_UNIT, doc="minimum order quantity in units (0 = none)"),
+        Column("pack_size", "int", min=0.0, min_exclusive=True, max=MAX_PER_UNIT, doc="units per pack (> 0)"),
         Column(
-            "holding_cost", "float", required=False, doc="holding cost per unit-week; overrides holding_rate"
+            "holding_rate",
+            "float",
+            required=False,
+            max=100.0,
+            doc="annual holding cost as a fraction of unit cost",
         ),
-        Column("shortage_cost", "float", required=False, doc="penalty per unit short"),
+        Column(
+            "holding_cost",
+            "float",
+            required=False,
+            max=MAX_PER_UNIT,
+            doc="holding cost per unit-week; overrides holding_rate",
+        ),
+        Column("shortage_cost", "float", required=False, max=MAX_PER_UNIT, doc="penalty per unit short"),
         Column(
             "service_level",
             "float",
@@ -81,7 +93,7 @@ ITEMS = Table(
             max=0.9999,
             doc="target probability of covering cumulative demand, in (0, 1)",
         ),
-        Column("order_cost", "float", required=False, doc="fixed cost per order line"),
+        Column("order_cost", "float", required=False, max=MAX_PER_UNIT, doc="fixed cost per order line"),
         Column("category", "str", required=False),
     ),
     key=("sku",),
@@ -92,10 +104,18 @@ SUPPLIERS = Table(
     "suppliers",
     (
         Column("supplier", "str"),
-        Column("lead_time_weeks", "int", doc="weeks from order to arrival (whole weeks >= 0)"),
-        Column("order_cost", "float", doc="fixed cost per purchase order"),
-        Column("min_order_value", "float", required=False, doc="minimum value of a purchase order"),
-        Column("lead_time_sd_weeks", "float", required=False, doc="standard deviation of the lead time"),
+        Column("lead_time_weeks", "int", max=520.0, doc="weeks from order to arrival (whole weeks >= 0)"),
+        Column("order_cost", "float", max=MAX_PER_UNIT, doc="fixed cost per purchase order"),
+        Column(
+            "min_order_value", "float", required=False, max=MAX_UNITS, doc="minimum value of a purchase order"
+        ),
+        Column(
+            "lead_time_sd_weeks",
+            "float",
+            required=False,
+            max=104.0,
+            doc="standard deviation of the lead time",
+        ),
     ),
     key=("supplier",),
     doc="supplier master",
@@ -103,7 +123,7 @@ SUPPLIERS = Table(
 
 INVENTORY = Table(
     "inventory",
-    (Column("sku", "str"), Column("on_hand", "float", doc="units on hand at plan start")),
+    (Column("sku", "str"), Column("on_hand", "float", max=MAX_UNITS, doc="units on hand at plan start")),
     key=("sku",),
     doc="stock on hand",
 )
@@ -113,7 +133,7 @@ OPEN_ORDERS = Table(
     (
         Column("sku", "str"),
         Column("arrival_date", "date", doc="expected arrival; counted in the ISO week containing it"),
-        Column("units", "float"),
+        Column("units", "float", max=MAX_UNITS),
     ),
     key=(),
     required=False,
@@ -138,7 +158,7 @@ ACTUALS = Table(
     (
         Column("sku", "str", doc="SKU identifier (one of the scenario's items)"),
         Column("week", "date", doc="a day of the week; counted in its ISO week (Monday)"),
-        Column("demand", "float", doc="actual demand in units (>= 0)"),
+        Column("demand", "float", max=MAX_UNITS, doc="actual demand in units (>= 0)"),
     ),
     key=("sku", "week"),
     required=True,

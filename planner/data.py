@@ -8,8 +8,11 @@ without an inventory row) are returned as warnings.
 
 from __future__ import annotations
 
+import csv
 import difflib
+import io
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,10 +28,14 @@ from planner.contract import (
 )
 from planner.errors import DataError, Problem
 from planner.location import as_location, found
+from planner.textio import TextError, decode_text
 
 log = logging.getLogger(__name__)
 
 MAX_LISTED_ROWS = 5
+ISOLATION_WEEKS = 52  # a gap in the history longer than this, with few rows beyond it, is a typo
+ISOLATED_SHARE = 0.05
+MAX_FILE_BYTES = 4 << 30  # a larger table does not fit a planning run on one machine
 MIN_YEAR, MAX_YEAR = 1900, 2200
 WEEK = pd.Timedelta(days=7)
 NEEDS_ROWS = {"items": "item", "suppliers": "supplier", "demand": "row of sales history"}
@@ -38,20 +45,19 @@ ZONE_SUFFIX = r"(?<=\d\d:\d\d)((?::\d\d(?:\.\d+)?)?)(?:Z|[+-]\d\d(?::?\d\d)?)$"
 
 @dataclass(frozen=True)
 class RawTable:
-    """A table as read: string cells, the file it came from, and how to number its rows."""
+    """A table as read: string cells, the file it came from, and the line of every row."""
 
     table: Table
     path: UPath
     frame: pd.DataFrame
-    first_line: int  # file line (CSV) or row (Parquet) number of frame row 0
+    line_numbers: np.ndarray  # file line where each row starts (CSV) or row number (Parquet)
 
     @property
     def label(self) -> str:
         return self.path.name
 
     def lines(self, mask: pd.Series | np.ndarray) -> list[int]:
-        idx = np.flatnonzero(np.asarray(mask))
-        return [int(i) + self.first_line for i in idx]
+        return self.line_numbers[np.flatnonzero(np.asarray(mask))].tolist()
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,10 @@ def monday(dates: pd.Series) -> pd.Series:
 
 def _locate(folder: UPath, table: Table, problems: list[Problem]) -> UPath | None:
     csv, parquet = folder / f"{table.name}.csv", folder / f"{table.name}.parquet"
+    for path in (csv, parquet):
+        if not found(path, folder=False) and path.exists():
+            problems.append(Problem(path.name, "is a folder, not a file", "put the table's file here"))
+            return None
     if csv.exists() and parquet.exists():
         problems.append(
             Problem(
@@ -119,35 +129,153 @@ def _required(table: Table) -> list[str]:
 
 
 def _read(path: UPath, table: Table, problems: list[Problem]) -> RawTable | None:
+    """The file's cells as strings with the line of every row; problems that stop it being read
+    (encoding, separators, duplicate headers, ragged rows) are recorded and None returned."""
     try:
         with path.open("rb") as fh:
-            if path.suffix == ".parquet":
-                frame = pd.read_parquet(fh)
-                frame = frame.astype(object).where(frame.notna(), "")
-                first_line = 1
-            else:
-                frame = pd.read_csv(fh, dtype=str, keep_default_na=False, skipinitialspace=True)
-                first_line = 2
-    except pd.errors.EmptyDataError:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        problems.append(Problem(path.name, f"cannot be read: {exc.strerror or exc}", "check the file"))
+        return None
+    if len(data) > MAX_FILE_BYTES:
         problems.append(
             Problem(
                 path.name,
-                "file is empty (no header row)",
-                f"write the header {','.join(_required(table))} and the data rows",
+                f"is larger than {MAX_FILE_BYTES / 2**30:g} GiB",
+                "split the history (e.g. weekly instead of daily rows) or use Parquet",
             )
         )
         return None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
-        fix = (
-            "write it again as a Parquet file, or replace it by a CSV file"
-            if path.suffix == ".parquet"
-            else "save it as UTF-8 CSV with one header row and comma separators"
-        )
-        problems.append(Problem(path.name, f"cannot be read: {reason}", fix))
+    if path.suffix == ".parquet":
+        return _read_parquet(path, table, data, problems)
+    try:
+        text = decode_text(data, path.name)
+    except TextError as exc:
+        problems.append(exc.problem)
         return None
+    cells = read_csv_cells(text, path.name, problems, _required(table))
+    if cells is None:
+        return None
+    header, rows, lines = cells
+    frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header)
+    return RawTable(table, path, frame.astype(str) if rows else frame, np.asarray(lines, dtype=np.int64))
+
+
+def _read_parquet(path: UPath, table: Table, data: bytes, problems: list[Problem]) -> RawTable | None:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except (OSError, ValueError, TypeError) as exc:
+        reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
+        problems.append(
+            Problem(
+                path.name,
+                f"cannot be read: {reason}",
+                "write it again as a Parquet file, or replace it by a CSV file",
+            )
+        )
+        return None
+    frame = frame.astype(object).where(frame.notna(), "")
     frame.columns = [str(c).strip() for c in frame.columns]
-    return RawTable(table, path, frame.reset_index(drop=True), first_line)
+    if _duplicate_header(list(frame.columns), path.name, problems):
+        return None
+    return RawTable(table, path, frame.reset_index(drop=True), np.arange(1, len(frame) + 1))
+
+
+def read_csv_cells(
+    text: str, label: str, problems: list[Problem], expected: Sequence[str] = ()
+) -> tuple[list[str], list[list[str]], list[int]] | None:
+    """Header, rows (each padded to the header's width) and the file line where each row starts.
+
+    Blank lines are skipped and counted; a quoted cell may span lines (the row keeps its first
+    line). Duplicate header names, rows with more fields than the header and a header that looks
+    separated by ``;`` (``expected`` names columns that should be there) are recorded as problems
+    (None returned).
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    ragged: list[tuple[int, int]] = []
+    end = 0  # last physical line read so far
+    try:
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if not record or all(not cell.strip() for cell in record):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in record]
+                continue
+            if len(record) > len(header):
+                ragged.append((start, len(record)))
+            rows.append(record + [""] * (len(header) - len(record)))
+            lines.append(start)
+    except csv.Error as exc:
+        problems.append(
+            Problem(
+                label,
+                f"cannot be read: line {reader.line_num}: {exc}",
+                "save it as UTF-8 CSV with one header row and comma separators",
+            )
+        )
+        return None
+    if header is None:
+        problems.append(
+            Problem(
+                label,
+                "file is empty (no header row)",
+                f"write the header {','.join(expected)} and the data rows",
+            )
+        )
+        return None
+    if _semicolons(header, expected):
+        problems.append(
+            Problem(
+                label,
+                "cannot be read: the header is separated by ';', not ','",
+                "save it as CSV with comma separators and '.' as the decimal point "
+                "(a European Excel export uses ';' and ',': choose 'CSV UTF-8 (comma delimited)')",
+            )
+        )
+        return None
+    if _duplicate_header(header, label, problems):
+        return None
+    if ragged:
+        listed = ", ".join(f"line {line}: {n} fields" for line, n in ragged[:MAX_LISTED_ROWS])
+        more = f" (+{len(ragged) - MAX_LISTED_ROWS} more)" if len(ragged) > MAX_LISTED_ROWS else ""
+        problems.append(
+            Problem(
+                label,
+                f"cannot be read: {listed}{more} where the header has {len(header)}",
+                "save it as UTF-8 CSV with one header row and comma separators",
+            )
+        )
+        return None
+    return header, rows, lines
+
+
+def _semicolons(header: list[str], expected: Sequence[str]) -> bool:
+    """Whether a one-column header holds the expected names separated by ';'."""
+    if len(header) != 1 or ";" not in header[0]:
+        return False
+    names = {name.strip() for name in header[0].split(";")}
+    return not expected or bool(names & set(expected))
+
+
+def _duplicate_header(header: list[str], label: str, problems: list[Problem]) -> bool:
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(header, start=1):
+        seen.setdefault(name, []).append(i)
+    repeated = {name: at for name, at in seen.items() if len(at) > 1}
+    for name, at in repeated.items():
+        problems.append(
+            Problem(
+                label,
+                f"the header names this column {len(at)} times (columns {', '.join(map(str, at))})",
+                "keep one column of each name",
+                column=name,
+            )
+        )
+    return bool(repeated)
 
 
 def _check_columns(raw: RawTable, problems: list[Problem]) -> bool:
@@ -214,8 +342,8 @@ def _parse_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.Ser
     blank = text.eq("")
     if col.required and blank.any():
         problems.append(_located(raw, blank, "missing value", f"fill in '{col.name}' on every row", col.name))
-    if col.kind == "str":
-        return text.where(~blank, None)
+    if col.kind == "str":  # ids compare in Unicode NFC: 'é' typed two ways is one id
+        return text.str.normalize("NFC").where(~blank, None)
     if col.kind == "date":
         parsed = parse_dates(text.where(~blank))
         bad = parsed.isna() & ~blank
@@ -256,12 +384,14 @@ def _parse_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.Ser
         return values.where(~bad)
     not_number = values.isna() & ~blank & ~spelled_non_finite
     if not_number.any():
+        comma = text[not_number].str.fullmatch(r"[+-]?\d+,\d+").any()
         problems.append(
             _located(
                 raw,
                 not_number,
                 f"not a number: {_examples(text[not_number])}",
-                "write plain numbers with '.' as the decimal point",
+                "write numbers with '.' as the decimal point and no thousands separator"
+                + (" (a decimal comma comes from a European spreadsheet export)" if comma else ""),
                 col.name,
             )
         )
@@ -304,7 +434,11 @@ def _check_bounds(
         if bad.any():
             problems.append(
                 _located(
-                    raw, bad, f"must be <= {col.max:g}, got {_examples(text[bad])}", _bound_fix(col), col.name
+                    raw,
+                    bad,
+                    f"must be <= {col.max:g}, got {_examples(text[bad])}",
+                    _bound_fix(col) if col.max < 1 else "check the value, its unit and decimal point",
+                    col.name,
                 )
             )
     if col.kind == "int":
@@ -349,8 +483,14 @@ def _check_duplicates(raw: RawTable, frame: pd.DataFrame, problems: list[Problem
     if dup.any():
         what = " and ".join(f"'{k}'" for k in key)
         shown = frame.loc[dup, key].astype(str).agg(" ".join, axis=1)
+        ids = [k for k in key if raw.table.column(k).kind == "str"]
+        written = raw.frame.loc[dup, ids].astype(str).apply(lambda c: c.str.strip())
+        forms = bool((written != written.apply(lambda c: c.str.normalize("NFC"))).any(axis=None))
+        note = " (the same id written in two Unicode forms; ids are compared in NFC)" if forms else ""
         problems.append(
-            _located(raw, dup, f"duplicate {what}: {_examples(shown)}", f"keep one row per {what}", key[0])
+            _located(
+                raw, dup, f"duplicate {what}: {_examples(shown)}{note}", f"keep one row per {what}", key[0]
+            )
         )
 
 
@@ -442,6 +582,8 @@ def _assemble(folder: UPath, raws: dict[str, RawTable], parsed: dict[str, pd.Dat
                 f"{len(missing_inv)} item(s) have no row, taken as 0 on hand: "
                 f"{_examples(pd.Series(missing_inv))}",
                 "add a row with on_hand for each item",
+                code="no_inventory_row",
+                skus=tuple(missing_inv),
             )
         )
     on_hand = inventory.reindex(items.index).fillna(0.0).astype(float)
@@ -468,6 +610,9 @@ def _weekly_history(
     warnings: list[Problem] = []
     d = demand.drop(columns="_line").copy()
     d["week"] = monday(d["date"])
+    isolated = _isolated_dates(raw, d["week"])
+    if isolated is not None:
+        raise DataError([isolated])
     daily = d.duplicated(["sku", "week"]).any()
     last_date = d["date"].max()
     if daily and last_date.weekday() != 6:
@@ -526,9 +671,57 @@ def _weekly_history(
                 f"{_examples(pd.Series(no_history))}; they are planned from other "
                 "information only (zero demand for the baseline forecast)",
                 "add their history or supply a forecast file",
+                code="no_history",
+                skus=tuple(no_history),
+            )
+        )
+    censored = hist.groupby("sku")["stockout"].min()
+    censored = censored.index[censored.to_numpy() == 1]
+    if len(censored):
+        warnings.append(
+            Problem(
+                raw.label,
+                f"{len(censored)} item(s) have no uncensored week (stockout = 1 in every week): "
+                f"{_examples(pd.Series(censored))}; their demand is unknown, so forecasts treat it "
+                "as zero and the plan will not order them",
+                "clear stockout on weeks whose sales show the demand, or supply a forecast file",
+                code="no_uncensored_history",
+                skus=tuple(censored),
             )
         )
     return hist.sort_values(["sku", "week"]).reset_index(drop=True), last_week, warnings
+
+
+def _isolated_dates(raw: RawTable, weeks: pd.Series) -> Problem | None:
+    """Rows whose weeks lie more than ``ISOLATION_WEEKS`` from the main body of the history (the
+    largest run of weeks without such a gap) and are few (a typo such as 2062 for 2026): the
+    history would otherwise stretch to them, with zero sales in between."""
+    distinct = np.sort(weeks.unique())
+    if len(distinct) < 2:
+        return None
+    gaps = np.diff(distinct) // np.timedelta64(7, "D")
+    bounds = np.concatenate([[0], np.flatnonzero(gaps > ISOLATION_WEEKS) + 1, [len(distinct)]])
+    if len(bounds) == 2:
+        return None
+    counts = weeks.value_counts()
+    rows = [int(counts.loc[distinct[a:b]].sum()) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    main = int(np.argmax(rows))
+    lo, hi = distinct[bounds[main]], distinct[bounds[main + 1] - 1]
+    outside = (weeks < lo) | (weeks > hi)
+    if outside.sum() > ISOLATED_SHARE * len(weeks):
+        return None
+    later = weeks > hi
+    side, far = ("after", later) if later.any() else ("before", outside)
+    distance = int(abs((weeks[far] - (hi if side == "after" else lo)) // pd.Timedelta(days=7)).max())
+    return _located(
+        raw,
+        outside,
+        f"dates up to {distance:,} weeks {side} the rest of the history (which runs "
+        f"{pd.Timestamp(lo).date()} to {pd.Timestamp(hi).date()}): "
+        f"{_examples(raw.frame.loc[outside.to_numpy(), 'date'])}",
+        "correct the year, or remove these rows",
+        "date",
+    )
 
 
 def _open_orders(frame: pd.DataFrame | None) -> pd.DataFrame:

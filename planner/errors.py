@@ -16,7 +16,7 @@ class Problem:
 
     ``rows`` are the line numbers users see in the file (the header is line 1,
     so the first data row of a CSV is line 2); ``more_rows`` counts further
-    offending rows that are not listed.
+    offending rows that are not listed. A warning carries a ``code`` and the ``skus`` it concerns.
     """
 
     file: str
@@ -26,6 +26,17 @@ class Problem:
     rows: Sequence[int] = field(default_factory=tuple)
     more_rows: int = 0
     key: str | None = None
+    code: str | None = None  # warnings: a stable name, counted in summary.json
+    skus: Sequence[str] = field(default_factory=tuple)  # warnings: the SKUs concerned
+
+    def as_warning(self) -> dict[str, object]:
+        """The warning as ``summary.json`` lists it."""
+        return {
+            "code": self.code,
+            "count": len(self.skus),
+            "skus": list(self.skus[:50]),
+            "message": str(self),
+        }
 
     def __str__(self) -> str:
         where = [self.file]

@@ -93,6 +93,7 @@ def summary(
     shortfall = np.maximum(0.0, data.target_cum - cumulative_supply(data, receipts))
     fixed = np.arange(data.horizon)[None, :] < data.lead_time[:, None]  # before any new order can land
     short_skus = np.flatnonzero((shortfall * ~fixed).max(axis=1) > 1e-6)
+    short_before_lead = np.flatnonzero((shortfall * fixed).max(axis=1) > 1e-6)
     demand = outcome.demand.sum()
     storage = [
         {
@@ -128,6 +129,7 @@ def summary(
             "sku_weeks_below_target_unavoidable": int(((shortfall > 1e-6) & fixed).sum()),
             "skus_below_target": [data.skus[s] for s in short_skus[:50]],
             "skus_below_target_count": int(short_skus.size),
+            "skus_below_target_unavoidable_count": int(short_before_lead.size),
             "note": "targets: cumulative supply >= the service-level quantile of cumulative demand; "
             "'unavoidable' counts weeks before the first possible arrival of a new order; "
             "fill rate and cycle service replay the plan against the forecast's sample paths",

@@ -88,5 +88,5 @@ def write_backtest(prep: Prepared, result: BacktestResult, out_dir: Path) -> lis
         staged.csv("backtest_metrics.csv", result.metrics.round(6))
         staged.csv("backtest_timings.csv", result.timings.round({"fit_s": 4, "predict_s": 4}))
         staged.parquet("backtest_points.parquet", result.points)
-        staged.json("backtest_manifest.json", manifest(prep, prep.timings))
+        staged.manifest("backtest_manifest.json", manifest(prep, prep.timings))
         return staged.commit()

@@ -10,6 +10,7 @@ variables and config files; fsspec's ``FSSPEC_<PROTOCOL>_<OPTION>`` variables pa
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -52,6 +53,8 @@ def _reach_error(where: UPath, exc: Exception) -> tuple[str, str] | None:
             "install the fsspec package for that storage (e.g. pip install s3fs, gcsfs or adlfs) "
             "on this machine and on every worker",
         )
+    if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+        return ("is a symbolic link that loops back on itself", "point it at a real file or folder")
     if isinstance(exc, FileNotFoundError):
         return (f"not found ({exc})", "check the path or URL")
     if isinstance(exc, PermissionError):
@@ -75,8 +78,10 @@ def reaching(where: UPath) -> Iterator[None]:
 
 def found(where: UPath, folder: bool) -> bool:
     """Whether ``where`` exists as a folder (``folder``) or a file; a :class:`DataError` naming it
-    when it cannot be reached at all."""
+    when it cannot be reached at all (a local link that loops included)."""
     with reaching(where):
+        if not is_url(where) and os.path.islink(where) and not os.path.exists(where):
+            os.stat(where)  # raises: a loop (ELOOP) or a link to nothing (ENOENT)
         return where.is_dir() if folder else where.is_file()
 
 

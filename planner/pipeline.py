@@ -20,7 +20,13 @@ import pandas as pd
 from upath import UPath
 
 from forecast import Forecast, Forecaster, make_forecaster
-from forecast.persist import history_hash, load_forecaster, read_manifest, save_forecaster
+from forecast.persist import (
+    ModelFolderError,
+    history_hash,
+    load_forecaster,
+    read_manifest,
+    save_forecaster,
+)
 from forecast.quantile_model import QuantileForecaster
 from planner.accounting import arrivals, replay_paths
 from planner.classical import plan_classical
@@ -46,6 +52,8 @@ from planner.whatif import (
 log = logging.getLogger(__name__)
 
 POLICIES = ("optimizer", "classical")
+MAX_HORIZON = 156
+BYTES_PER_PATH_CELL = 16  # peak bytes per SKU x path x week: 13 measured by plan and simulate
 
 
 def run_policy(name: str, data: PlanningData, solver: SolverSpec) -> PolicyResult:
@@ -75,6 +83,7 @@ class Prepared:
     weeks: pd.DatetimeIndex
     history: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,7 @@ class PlanRun:
     projection: pd.DataFrame
     summary: dict
     timings: dict[str, float]
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def quiet(_: str) -> None:
@@ -113,6 +123,10 @@ def prepare(
     if model_dir is not None:
         forecast = scenario.forecast.model_copy(update={"load": absolute(model_dir)})
         scenario = scenario.model_copy(update={"forecast": forecast})
+    if scenario.forecast.load is not None:
+        step("checking the saved forecast model")
+        with _model_errors(scenario.forecast.model):
+            check_saved_model(scenario.forecast.load)
     step("validating data")
     dataset = load_dataset(scenario.data)
     check_references(scenario, dataset.items, dataset.suppliers, source)
@@ -122,6 +136,7 @@ def prepare(
     history = dataset.history[dataset.history["week"] < plan_start]
     items = apply_item_changes(scenario, dataset.items)
     suppliers = apply_supplier_changes(scenario, dataset.suppliers)
+    check_memory(scenario, len(items), source)
     return Prepared(
         scenario,
         source,
@@ -132,7 +147,71 @@ def prepare(
         weeks,
         history,
         timings={"prepare": time.perf_counter() - t0},
+        warnings=[*dataset.warnings, *_horizon_warnings(scenario, items, suppliers, source)],
     )
+
+
+def _horizon_warnings(
+    scenario: Scenario, items: pd.DataFrame, suppliers: pd.DataFrame, source: Path
+) -> list[Problem]:
+    """SKUs whose supplier's lead time reaches past the horizon: no new order can arrive in time."""
+    horizon = scenario.horizon_weeks
+    lead = items["supplier"].map(suppliers["lead_time_weeks"]).astype(int)
+    late = lead[lead >= horizon]
+    if late.empty:
+        return []
+    longest = int(late.max())
+    fix = (
+        f"raise horizon_weeks to at least {longest + 1}"
+        if longest < MAX_HORIZON
+        else "plan these suppliers' SKUs with a shorter lead time, or order them outside this plan"
+    )
+    names = ", ".join(sorted(items.loc[late.index, "supplier"].unique())[:5])
+    return [
+        Problem(
+            str(source),
+            f"{len(late)} SKU(s) cannot receive a new order within the {horizon}-week horizon "
+            f"(supplier {names}: lead time up to {longest} weeks); the plan orders none of them",
+            fix,
+            key="horizon_weeks",
+            code="lead_time_beyond_horizon",
+            skus=tuple(late.index),
+        )
+    ]
+
+
+def check_memory(scenario: Scenario, n_skus: int, source: Path) -> None:
+    """Refuse a run whose sample paths cannot fit in this machine's memory, saying what to lower."""
+    spec = scenario.forecast
+    cells = n_skus * spec.n_paths * scenario.horizon_weeks
+    need, have = cells * BYTES_PER_PATH_CELL, available_memory()
+    if have is None or need <= have:
+        return
+    fits = int(have / (BYTES_PER_PATH_CELL * n_skus * scenario.horizon_weeks))
+    fits = max(1, int(float(f"{fits:.2g}")) if fits >= 100 else fits)  # two significant digits
+    raise ScenarioError(
+        [
+            Problem(
+                str(source),
+                f"{spec.n_paths:,} sample paths x {scenario.horizon_weeks} weeks x {n_skus:,} SKUs need "
+                f"about {need / 2**30:.1f} GiB; this machine has {have / 2**30:.1f} GiB available",
+                f"lower forecast.n_paths to at most {fits:,} (or horizon_weeks)",
+                key="forecast.n_paths",
+            )
+        ]
+    )
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def _plan_start(scenario: Scenario, dataset: Dataset, source: Path) -> pd.Timestamp:
@@ -209,17 +288,29 @@ def forecast_gap(prep: Prepared) -> int:
     return (prep.plan_start - prep.history["week"].max()).days // 7 - 1
 
 
+@contextmanager
+def _refused(folder: UPath) -> Iterator[None]:
+    try:
+        yield
+    except ModelFolderError as exc:
+        raise ForecastError(
+            f"forecast.load: the model folder {folder} is refused: {exc}. Fix: point to the model/ "
+            "folder that 'planner forecast SCENARIO --out DIR' wrote (DIR/model)"
+        ) from None
+
+
+def check_saved_model(folder: UPath) -> None:
+    """A :class:`ForecastError` unless ``folder`` is a model folder that may be loaded: a manifest,
+    every file listed with its checksum, no pickles or links (nothing is unpickled or trained)."""
+    with reaching(folder), local_copy(folder) as local, _refused(folder):
+        read_manifest(local)
+
+
 def load_saved_model(folder: UPath, history: pd.DataFrame) -> Forecaster:
     """A model saved by ``planner forecast`` (a local folder or a URL); a warning if it was trained
     on other history."""
-    with reaching(folder), local_copy(folder) as local:
-        try:
-            manifest = read_manifest(local)
-        except FileNotFoundError as exc:
-            raise ForecastError(
-                f"forecast.load: no model in {folder} (manifest.json missing); "
-                "write one with 'planner forecast SCENARIO --out DIR' and point to DIR/model"
-            ) from exc
+    with reaching(folder), local_copy(folder) as local, _refused(folder):
+        manifest = read_manifest(local)
         model = load_forecaster(local)
     if manifest.get("data_sha256") != history_hash(history):
         log.warning(
@@ -311,8 +402,25 @@ def plan_prepared(
     projection = projection_frame(data, receipts, outcome)
     verify_plan(data, lines, projection)
     info = summary(data, result, receipts, outcome, lines)
+    warnings = [*prep.warnings, *_plan_warnings(prep, info)]
+    info["warnings"] = [w.as_warning() for w in warnings]
     prep.timings["evaluate"] = time.perf_counter() - t0
-    return PlanRun(prep, data, result, lines, projection, info, dict(prep.timings))
+    return PlanRun(prep, data, result, lines, projection, info, dict(prep.timings), warnings)
+
+
+def _plan_warnings(prep: Prepared, info: dict) -> list[Problem]:
+    """A plan that orders nothing although it expects to lose sales says so."""
+    lost = info["service"]["expected_lost_units"]
+    if info["counts"]["order_lines"] or lost <= 0:
+        return []
+    return [
+        Problem(
+            str(prep.source),
+            f"the plan orders nothing, yet {lost:,.0f} units of demand are expected to go unserved",
+            "check the warnings above, the forecast (planner forecast) and the stock and open orders",
+            code="plan_orders_nothing",
+        )
+    ]
 
 
 def manifest(run_prep: Prepared, timings: dict[str, float], extra: dict | None = None) -> dict:
@@ -332,7 +440,7 @@ def manifest(run_prep: Prepared, timings: dict[str, float], extra: dict | None =
         "versions": {"python": platform.python_version(), **_versions()},
         "seeds": {"forecast": sc.forecast.seed, "solver": sc.solver.seed},
         "timings_s": {k: round(v, 4) for k, v in timings.items()},
-        "data_warnings": [str(w) for w in run_prep.dataset.warnings],
+        "warnings": [str(w) for w in run_prep.warnings],
         **(extra or {}),
     }
 
@@ -364,7 +472,7 @@ def write_plan(run: PlanRun, out_dir: Path) -> list[Path]:
         staged.csv("purchase_plan.csv", run.lines)
         staged.csv("projection.csv", run.projection.round(4))
         staged.json("summary.json", run.summary)
-        staged.json("manifest.json", manifest(run.prepared, run.timings, extra))
+        staged.manifest("manifest.json", manifest(run.prepared, run.timings, extra))
         return staged.commit()
 
 
@@ -381,7 +489,7 @@ def write_kpis(prep: Prepared, kpis: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Publish kpis.csv and its manifest together."""
     with StagedOutputs(out_dir) as staged:
         staged.csv("kpis.csv", kpis.replace([np.inf, -np.inf], np.nan).round(6))
-        staged.json("kpis_manifest.json", manifest(prep, prep.timings))
+        staged.manifest("kpis_manifest.json", manifest(prep, prep.timings))
         return staged.commit()
 
 
@@ -467,7 +575,7 @@ def write_simulation(run: SimulationRun, out_dir: Path) -> list[Path]:
         staged.csv("simulation_paths.csv", res.paths.round(6))
         staged.csv("simulation_weekly.csv", res.weekly.round(4))
         staged.csv("simulation_sku.csv", res.per_sku.round(6))
-        staged.json("simulation.json", info)
+        staged.manifest("simulation.json", info)
         return staged.commit()
 
 
@@ -511,7 +619,7 @@ def write_forecast(run: ForecastRun, out_dir: Path) -> list[Path]:
         staged.parquet("paths.parquet", paths_frame(fc))
         if spec_saves(prep):
             staged.directory("model", lambda d: save_forecaster(run.model, d, data_hash=data_hash))
-        staged.json("forecast_manifest.json", manifest(prep, prep.timings, extra))
+        staged.manifest("forecast_manifest.json", manifest(prep, prep.timings, extra))
         return staged.commit()
 
 

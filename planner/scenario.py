@@ -9,17 +9,63 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from forecast.params import Float, Int, Levels, NPaths, Seed
 from forecast.quantile_model import DEFAULT_LEVELS
-from planner.config import parse_yaml_mapping, validation_problems
+from planner.config import key_lines, parse_yaml_mapping, validation_problems
 from planner.errors import Problem, ScenarioError
 from planner.location import Location, is_url
+from planner.textio import TextError, decode_text, local_problem
 
 PATH_KEYS = (("data",), ("forecast", "path"), ("forecast", "load"))
+MAX_AMOUNT = 1e12  # money, volumes and units: larger values are typos or wrong units
+MAX_UNIT = 1e9  # per-unit costs, volumes and quantities
+
+PerUnit = Annotated[Float, Field(ge=0, le=MAX_UNIT)]
+Factor = Annotated[Float, Field(gt=0, le=1000)]
+Probability = Annotated[Float, Field(gt=0, lt=1)]
+Weeks = Annotated[Int, Field(ge=0, le=520)]
+
+
+def _weekly_limit(value: Any) -> Any:
+    """One number for every week or a list of numbers (one per week), each in [0, MAX_AMOUNT]."""
+    values = value if isinstance(value, list) else [value]
+    if value is None:
+        return value
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ValueError(f"must be one number or a list of numbers, one per week, not {_kind(v)}")
+        if v < 0:
+            raise ValueError(f"must not be negative, got {v!r}")
+        if not v <= MAX_AMOUNT:
+            raise ValueError(
+                f"must be at most {MAX_AMOUNT:g} (a larger value is a typo or another unit), got {v!r}"
+            )
+    return value
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the yes/no value {str(value).lower()}"
+    return f"a {type(value).__name__}"
+
+
+WeeklyLimit = Annotated[float | list[float] | None, BeforeValidator(_weekly_limit)]
 
 
 class _Strict(BaseModel):
@@ -37,7 +83,7 @@ class Selector(_Strict):
 class DemandScale(Selector):
     """Multiply forecast demand of the selected SKUs by ``factor`` in weeks ``start``..``end``."""
 
-    factor: float = Field(gt=0)
+    factor: Factor
     start: dt.date | None = None
     end: dt.date | None = None
 
@@ -51,24 +97,24 @@ class DemandScale(Selector):
 class ItemChange(Selector):
     """Override item attributes of the selected SKUs (absent fields stay as in items.csv)."""
 
-    moq: int | None = Field(None, ge=0)
-    pack_size: int | None = Field(None, gt=0)
-    unit_cost_factor: float | None = Field(None, gt=0)
-    unit_volume: float | None = Field(None, ge=0)
-    holding_rate: float | None = Field(None, ge=0)
-    holding_cost: float | None = Field(None, ge=0)
-    shortage_cost: float | None = Field(None, ge=0)
-    service_level: float | None = Field(None, gt=0, lt=1)
-    order_cost: float | None = Field(None, ge=0)
+    moq: Annotated[Int, Field(ge=0, le=MAX_UNIT)] | None = None
+    pack_size: Annotated[Int, Field(gt=0, le=MAX_UNIT)] | None = None
+    unit_cost_factor: Factor | None = None
+    unit_volume: PerUnit | None = None
+    holding_rate: Annotated[Float, Field(ge=0, le=100)] | None = None
+    holding_cost: PerUnit | None = None
+    shortage_cost: PerUnit | None = None
+    service_level: Probability | None = None
+    order_cost: PerUnit | None = None
 
 
 class SupplierChange(_Strict):
     """Override a supplier's terms; ``lead_time_delta_weeks`` adds to the current lead time."""
 
-    lead_time_weeks: int | None = Field(None, ge=0)
-    lead_time_delta_weeks: int | None = None
-    order_cost: float | None = Field(None, ge=0)
-    min_order_value: float | None = Field(None, ge=0)
+    lead_time_weeks: Weeks | None = None
+    lead_time_delta_weeks: Annotated[Int, Field(ge=-520, le=520)] | None = None
+    order_cost: PerUnit | None = None
+    min_order_value: Annotated[Float, Field(ge=0, le=MAX_AMOUNT)] | None = None
 
     @model_validator(mode="after")
     def _one_lead_time(self) -> SupplierChange:
@@ -88,21 +134,37 @@ class ForecastSpec(_Strict):
     load: Location | None = Field(
         None, description="a model folder saved by 'planner forecast' to use unfitted"
     )
-    quantiles: tuple[float, ...] = DEFAULT_LEVELS
-    history_weeks: int = Field(52, ge=4, description="recent weeks the baseline draws from")
-    n_paths: int = Field(500, ge=1, le=100_000, description="sample paths per SKU")
-    seed: int = 0
+    quantiles: Levels = DEFAULT_LEVELS
+    history_weeks: Annotated[Int, Field(ge=4, le=520)] = Field(
+        52, description="recent weeks the baseline draws from"
+    )
+    n_paths: NPaths = Field(500, description="sample paths per SKU")
+    seed: Seed = 0
 
-    @field_validator("quantiles")
+    @field_validator("params")
     @classmethod
-    def _levels(cls, v: tuple[float, ...]) -> tuple[float, ...]:
-        if not v:
-            raise ValueError("give at least one quantile level")
-        if any(not 0 < q < 1 for q in v):
-            raise ValueError("quantile levels must lie strictly between 0 and 1")
-        if list(v) != sorted(set(v)):
-            raise ValueError("quantile levels must be increasing and distinct")
-        return v
+    def _known_params(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """Every key a parameter of the model, of its type and within its bounds (checked here, so
+        ``validate`` catches what training would trip over)."""
+        from forecast.registry import check_model_params, model_parameters
+
+        model = info.data.get("model")
+        if model is None:  # the model name itself is wrong: reported on its own key
+            return params
+        allowed = model_parameters(model)
+        reserved = {"quantiles", "n_paths", "seed", "path", "max_horizon"}
+        for key in params:
+            if key in reserved:
+                raise ValueError(f"{key}: set it as forecast.{key} (max_horizon follows horizon_weeks)")
+            if key not in allowed:
+                hint = difflib.get_close_matches(str(key), allowed, n=1)
+                raise ValueError(
+                    f"{key} is not a parameter of model '{model}'"
+                    + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                    + f"; allowed: {', '.join(a for a in allowed if a not in reserved)}"
+                )
+        check_model_params(model, params, prefix="")
+        return params
 
     @model_validator(mode="after")
     def _path_for_file(self) -> ForecastSpec:
@@ -110,34 +172,18 @@ class ForecastSpec(_Strict):
             raise ValueError("model 'file' needs 'path' (a CSV with sku, week, mean, q...)")
         if self.model != "file" and self.path is not None:
             raise ValueError(f"'path' is only used with model 'file', not '{self.model}'")
-        from forecast.registry import model_parameters
-
-        allowed = model_parameters(self.model)
-        reserved = {"quantiles", "n_paths", "seed", "path", "max_horizon"}
-        for key in self.params:
-            if key in reserved:
-                raise ValueError(
-                    f"params.{key}: set it as forecast.{key} (max_horizon follows horizon_weeks)"
-                )
-            if key not in allowed:
-                hint = difflib.get_close_matches(key, allowed, n=1)
-                raise ValueError(
-                    f"params.{key} is not a parameter of model '{self.model}'"
-                    + (f" (did you mean '{hint[0]}'?)" if hint else "")
-                    + f"; allowed: {', '.join(a for a in allowed if a not in reserved)}"
-                )
         return self
 
 
 class SolverSpec(_Strict):
     """Settings handed to the optimiser (HiGHS)."""
 
-    mip_gap: float = Field(0.01, ge=0, le=1)
-    time_limit_s: float = Field(60.0, gt=0)
-    threads: int = Field(2, ge=1)
-    seed: int = 0
-    shortfall_penalty_factor: float = Field(
-        100.0, gt=1, description="cost per unit-week below the service target, x (unit + shortage cost)"
+    mip_gap: Annotated[Float, Field(ge=0, le=1)] = 0.01
+    time_limit_s: Annotated[Float, Field(gt=0, le=7 * 24 * 3600)] = 60.0
+    threads: Annotated[Int, Field(ge=1, le=256)] = 2
+    seed: Seed = 0
+    shortfall_penalty_factor: Annotated[Float, Field(gt=1, le=1e6)] = Field(
+        100.0, description="cost per unit-week below the service target, x (unit + shortage cost)"
     )
 
 
@@ -151,9 +197,7 @@ class SimulationSpec(_Strict):
     """
 
     unmet_demand: Literal["lost_sales", "backorders"] = "lost_sales"
-    n_paths: int | None = Field(
-        None, ge=1, description="first n of the forecast's sample paths (default all)"
-    )
+    n_paths: NPaths | None = Field(None, description="first n of the forecast's sample paths (default all)")
 
 
 class ComputeSettings(_Strict):
@@ -162,7 +206,9 @@ class ComputeSettings(_Strict):
     ``--scheduler`` / ``--workers`` on the command line take precedence."""
 
     scheduler: str | None = Field(None, min_length=1, description="address of a running Dask scheduler")
-    workers: int | None = Field(None, ge=1, description="start a local cluster of this many processes")
+    workers: Annotated[Int, Field(ge=1, le=1024)] | None = Field(
+        None, description="start a local cluster of this many processes"
+    )
 
     @model_validator(mode="after")
     def _one_place(self) -> ComputeSettings:
@@ -184,13 +230,13 @@ class BacktestSpec(_Strict):
     ``base_stock_window``: weeks of history behind the base-stock policy's empirical quantiles.
     """
 
-    origins: int = Field(12, ge=1, le=156)
-    refit_every: int = Field(4, ge=1)
+    origins: Annotated[Int, Field(ge=1, le=156)] = 12
+    refit_every: Annotated[Int, Field(ge=1, le=156)] = 4
     policies: list[BacktestPolicy] = Field(
         default_factory=lambda: ["optimizer", "classical", "base_stock", "perfect_foresight"], min_length=1
     )
-    time_limit_s: float | None = Field(None, gt=0)
-    base_stock_window: int = Field(52, ge=2)
+    time_limit_s: Annotated[Float, Field(gt=0, le=7 * 24 * 3600)] | None = None
+    base_stock_window: Annotated[Int, Field(ge=2, le=520)] = 52
 
 
 class Scenario(_Strict):
@@ -200,24 +246,23 @@ class Scenario(_Strict):
     description: str = ""
     data: Location
     plan_start: dt.date | None = None
-    horizon_weeks: int = Field(26, ge=1, le=156)
+    horizon_weeks: Annotated[Int, Field(ge=1, le=156)] = 26
     policy: Literal["optimizer", "classical"] = "optimizer"
-    service_level: float = Field(0.95, gt=0, lt=1)
-    holding_rate: float = Field(0.25, ge=0, description="annual fraction of unit cost")
-    shortage_cost_factor: float = Field(
+    service_level: Probability = 0.95
+    holding_rate: Annotated[Float, Field(ge=0, le=100)] = Field(
+        0.25, description="annual fraction of unit cost"
+    )
+    shortage_cost_factor: Annotated[Float, Field(ge=0, le=1000)] = Field(
         1.0,
-        ge=0,
         description="shortage cost per unit as a multiple of unit cost, for items without shortage_cost",
     )
-    storage_capacity: float | list[float] | None = None
-    storage_quantile: float = Field(
+    storage_capacity: WeeklyLimit = None
+    storage_quantile: Probability = Field(
         0.1,
-        gt=0,
-        lt=1,
         description="cumulative-demand quantile on which "
         "planned stock is checked against storage (a low one: slow sales)",
     )
-    budget_per_week: float | list[float] | None = None
+    budget_per_week: WeeklyLimit = None
     forecast: ForecastSpec = ForecastSpec()
     solver: SolverSpec = SolverSpec()
     simulation: SimulationSpec = SimulationSpec()
@@ -233,14 +278,6 @@ class Scenario(_Strict):
         if v is not None and v.weekday() != 0:
             monday = v - dt.timedelta(days=v.weekday())
             raise ValueError(f"is a {v.strftime('%A')}; weeks start on Monday (use {monday})")
-        return v
-
-    @field_validator("storage_capacity", "budget_per_week")
-    @classmethod
-    def _non_negative(cls, v: float | list[float] | None) -> float | list[float] | None:
-        values = v if isinstance(v, list) else [] if v is None else [v]
-        if any(x < 0 for x in values):
-            raise ValueError("must not be negative")
         return v
 
     @model_validator(mode="after")
@@ -272,23 +309,42 @@ class Scenario(_Strict):
 # loading
 
 
+MAX_SCENARIO_BYTES = 1 << 20  # a scenario is a page of YAML; anything larger is the wrong file
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One file of an ``extends`` chain: its keys, the line of every key, and whether its content
+    may be quoted in messages (only the file the user named; files reached through ``extends``
+    are referred to by line number, so a wrong ``extends`` never echoes another file)."""
+
+    path: Path
+    raw: dict[str, Any]
+    lines: dict[tuple[str, ...], int]
+    quotable: bool
+
+
 def load_scenario(path: Path | str) -> Scenario:
     """Load ``path`` with its ``extends`` chain; raise :class:`ScenarioError` naming file and key."""
-    path = Path(path).resolve()
-    chain = _load_chain(path, [])
+    chain = _load_chain(Path(os.path.realpath(path)), [])
     merged: dict[str, Any] = {}
-    for _, raw in chain:
-        merged = _deep_merge(merged, raw)
+    for source in chain:
+        merged = _deep_merge(merged, source.raw)
     try:
         return Scenario.model_validate(merged)
     except ValidationError as exc:
         problems = validation_problems(
-            exc, Scenario, lambda loc: str(_origin(loc, chain)), "the scenario reference in README.md"
+            exc,
+            Scenario,
+            lambda loc: str(_origin(loc, chain).path),
+            "the scenario reference in README.md",
+            hidden=lambda loc: _hidden_line(loc, chain),
         )
         raise ScenarioError(problems) from None
 
 
-def _load_chain(path: Path, seen: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
+def _load_chain(path: Path, seen: list[Path]) -> list[_Source]:
     """The files from the root ancestor down to ``path``, each with its paths made absolute."""
     if path in seen:
         cycle = " -> ".join(p.name for p in [*seen, path])
@@ -299,39 +355,63 @@ def _load_chain(path: Path, seen: list[Path]) -> list[tuple[Path, dict[str, Any]
                 )
             ]
         )
-    raw = _read_yaml(path, seen[-1] if seen else None)
+    text = _read_text(path, seen[-1] if seen else None)
+    raw = parse_yaml_mapping(text, str(path))
+    if seen:
+        _check_scenario_like(path, raw)
     parent = raw.pop("extends", None)
-    chain: list[tuple[Path, dict[str, Any]]] = []
+    chain: list[_Source] = []
     if parent is not None:
-        if not isinstance(parent, str):
+        if not isinstance(parent, str) or not parent.lower().endswith(YAML_SUFFIXES):
             raise ScenarioError(
                 [
                     Problem(
                         str(path),
-                        "must be the path of another scenario file",
+                        "must be the path of another scenario file ending in .yaml or .yml",
                         "write extends: base.yaml",
                         key="extends",
                     )
                 ]
             )
-        chain = _load_chain((path.parent / parent).resolve(), [*seen, path])
+        chain = _load_chain(Path(os.path.realpath(path.parent / parent)), [*seen, path])
     _absolutise(raw, path.parent)
-    return [*chain, (path, raw)]
+    return [*chain, _Source(path, raw, key_lines(text), quotable=not seen)]
 
 
-def _read_yaml(path: Path, child: Path | None) -> dict[str, Any]:
-    if not path.is_file():
-        where = f" (extended by {child})" if child else ""
+def _read_text(path: Path, child: Path | None) -> str:
+    """The scenario file's text; a located problem if it is missing, a looping link, a folder,
+    too large, binary or not UTF-8."""
+    what = "scenario file"
+    problem = local_problem(
+        path, str(path), what, MAX_SCENARIO_BYTES, f"extended by {child}" if child else ""
+    )
+    if problem is not None:
+        raise ScenarioError([problem])
+    try:
+        return decode_text(path.read_bytes(), str(path))
+    except TextError as exc:
+        raise ScenarioError([exc.problem]) from None
+    except OSError as exc:
+        raise ScenarioError(
+            [Problem(str(path), f"{what} cannot be read ({exc.strerror})", "check the path")]
+        ) from None
+
+
+def _check_scenario_like(path: Path, raw: dict[str, Any]) -> None:
+    """A file reached through ``extends`` must look like a scenario: it states at least one scenario
+    key. Otherwise it is refused without quoting any of it."""
+    keys = set(raw) - {"extends"}
+    if keys and not keys & set(Scenario.model_fields):
         raise ScenarioError(
             [
                 Problem(
                     str(path),
-                    f"scenario file not found{where}",
-                    "check the file name and that it is relative to the file naming it",
+                    f"is not a scenario file: none of its {len(keys)} top-level keys is a scenario key",
+                    "'extends' must name another scenario (a YAML file with keys such as name, data, "
+                    "horizon_weeks)",
                 )
             ]
         )
-    return parse_yaml_mapping(path.read_text(encoding="utf-8"), str(path))
 
 
 def _absolutise(raw: dict[str, Any], base: Path) -> None:
@@ -340,7 +420,7 @@ def _absolutise(raw: dict[str, Any], base: Path) -> None:
         for k in keys[:-1]:
             node = node.get(k) if isinstance(node, dict) else None
         if isinstance(node, dict) and isinstance(node.get(keys[-1]), str) and not is_url(node[keys[-1]]):
-            node[keys[-1]] = str((base / node[keys[-1]]).resolve())
+            node[keys[-1]] = os.path.realpath(base / node[keys[-1]])
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -364,6 +444,19 @@ def _has(raw: dict[str, Any], loc: tuple[str | int, ...]) -> bool:
     return True
 
 
-def _origin(loc: tuple[str | int, ...], chain: list[tuple[Path, dict[str, Any]]]) -> Path:
+def _origin(loc: tuple[str | int, ...], chain: list[_Source]) -> _Source:
     """The last file in the chain that states the key at ``loc`` (else the scenario itself)."""
-    return next((path for path, raw in reversed(chain) if _has(raw, loc)), chain[-1][0])
+    return next((src for src in reversed(chain) if _has(src.raw, loc)), chain[-1])
+
+
+def _hidden_line(loc: tuple[str | int, ...], chain: list[_Source]) -> int | None:
+    """None when the key at ``loc`` may be quoted; else the line of its file that states it (0 when
+    unknown), for a message that quotes nothing of that file."""
+    src = _origin(loc, chain)
+    if src.quotable:
+        return None
+    keys = tuple(str(p) for p in loc)
+    for n in range(len(keys), 0, -1):
+        if keys[:n] in src.lines:
+            return src.lines[keys[:n]]
+    return 0

@@ -146,11 +146,18 @@ def test_the_decomposition_on_a_local_cluster_gives_the_same_plan() -> None:
 
 
 def _kill_first_worker(item: int, marker: Path) -> int:
-    """A task that kills its worker process the first time any task runs, then squares its item."""
-    if not marker.exists():
-        marker.write_text("died")
-        os._exit(1)
-    return item * item
+    """A task that kills its worker process the first time any task runs, then squares its item.
+
+    The marker is claimed atomically (O_EXCL): of two tasks starting at once on the two workers only
+    one dies. (Checking and then writing let both die now and then; with both workers gone the
+    scattered data was lost with them, a failure of the test, not of the runner.)"""
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return item * item
+    os.write(fd, b"died")
+    os.close(fd)
+    os._exit(1)
 
 
 def test_tasks_inside_a_command_survive_a_lost_worker(tmp_path: Path) -> None:

@@ -108,10 +108,11 @@ def test_bad_model_params_and_missing_model_folder_are_clear_errors(
     scenario = write_scenario(forecast={"model": "lightgbm", "params": {"num_round": 5}})
     result = cli("forecast", scenario, "--out", tmp_path / "o")
     assert result.exit_code == 1
-    assert "params.num_round" in result.output and "did you mean 'num_rounds'" in result.output
+    assert "key 'forecast.params': num_round is not a parameter of model 'lightgbm'" in result.output
+    assert "did you mean 'num_rounds'" in result.output
     assert "Traceback" not in result.output
     (tmp_path / "empty").mkdir()
     scenario = write_scenario(file="load.yaml", forecast={"model": "lightgbm", "load": "empty"})
     result = cli("forecast", scenario, "--out", tmp_path / "o")
-    assert result.exit_code == 1 and "manifest.json missing" in result.output
+    assert result.exit_code == 1 and "manifest.json is missing" in result.output
     assert not (tmp_path / "o").exists()

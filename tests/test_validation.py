@@ -192,7 +192,7 @@ CELL_RULES = [
         "units",
         "abc",
         "not a number: 'abc'",
-        "write plain numbers with '.' as the decimal point",
+        "write numbers with '.' as the decimal point and no thousands separator",
         id="not-a-number",
     ),
     pytest.param(
