@@ -23,10 +23,17 @@ from upath import UPath
 from forecast.base import Forecast, Forecaster
 from forecast.params import NPaths, Seed
 from forecast.quantile_paths import forecast_from_quantiles
-from planner.data import parse_dates
+from planner.contract import Column, Table
+from planner.data import parse_dates, read_table
 from planner.errors import DataError, Problem
 from planner.location import as_location, found
 
+FORECAST_FILE = Table(
+    "forecast",
+    (Column("sku", "str"), Column("week", "date"), Column("mean", "float")),
+    key=("sku", "week"),
+    doc="a forecast file: sku, week, mean and quantile columns q0.1, q0.9, ...",
+)
 QUANTILE_COLUMN = re.compile(r"^q(0?\.\d+)$")
 MAX_LISTED = 5
 
@@ -109,21 +116,16 @@ def read_forecast_file(path: UPath) -> tuple[pd.DataFrame, list[float]]:
                 )
             ]
         )
-    try:
-        with path.open("rb") as fh:
-            raw = pd.read_parquet(fh) if path.suffix == ".parquet" else pd.read_csv(fh)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+    if path.suffix.lower() not in (".csv", ".parquet"):
         raise DataError(
-            [
-                Problem(
-                    label,
-                    f"cannot be read: {str(exc).strip().splitlines()[0]}",
-                    "save it as CSV with a header row sku,week,mean,...",
-                )
-            ]
-        ) from None
-    raw = raw.drop(columns=[c for c in ("horizon",) if c in raw.columns])
+            [Problem(str(path), "a forecast file must be a .csv or .parquet file", "check forecast.path")]
+        )
     problems: list[Problem] = []
+    table = read_table(path, FORECAST_FILE, problems)
+    if table is None:
+        raise DataError(problems)
+    raw, line_numbers = table.frame, table.line_numbers
+    raw = raw.drop(columns=[c for c in ("horizon",) if c in raw.columns])
     for col in ("sku", "week", "mean"):
         if col not in raw.columns:
             problems.append(Problem(label, "required column is missing", f"add a '{col}' column", column=col))
@@ -135,15 +137,14 @@ def read_forecast_file(path: UPath) -> tuple[pd.DataFrame, list[float]]:
             )
     if problems:
         raise DataError(problems)
-    first_line = 1 if path.suffix == ".parquet" else 2
-    frame = pd.DataFrame({"sku": raw["sku"].astype(str)})
+    frame = pd.DataFrame({"sku": raw["sku"].astype(str).str.strip().str.normalize("NFC")})
     frame["week"] = parse_dates(raw["week"].astype(str).str.strip())
-    _flag(problems, label, frame["week"].isna(), first_line, "week", "unparsable date", "write YYYY-MM-DD")
+    _flag(problems, label, frame["week"].isna(), line_numbers, "week", "unparsable date", "write YYYY-MM-DD")
     levels = sorted(qcols.values())
     for col in ["mean", *sorted(qcols, key=qcols.get)]:
         values = pd.to_numeric(raw[col], errors="coerce")
         bad = ~np.isfinite(values.astype(float)) | (values < 0)
-        _flag(problems, label, bad, first_line, col, "must be a finite number >= 0", "fix the value")
+        _flag(problems, label, bad, line_numbers, col, "must be a finite number >= 0", "fix the value")
         frame[col if col == "mean" else f"q{qcols[col]:g}"] = values
     if levels:
         q = frame[[f"q{lv:g}" for lv in levels]].to_numpy(dtype=float)
@@ -152,14 +153,16 @@ def read_forecast_file(path: UPath) -> tuple[pd.DataFrame, list[float]]:
             problems,
             label,
             crossing,
-            first_line,
+            line_numbers,
             None,
             "quantiles decrease with the level (crossing)",
             "make q-values non-decreasing from the lowest level to the highest",
         )
     frame["week"] = frame["week"] - pd.to_timedelta(frame["week"].dt.day_of_week, unit="D")
     dup = frame.duplicated(["sku", "week"], keep=False)
-    _flag(problems, label, dup, first_line, "week", "duplicate sku and week", "keep one row per SKU and week")
+    _flag(
+        problems, label, dup, line_numbers, "week", "duplicate sku and week", "keep one row per SKU and week"
+    )
     if problems:
         raise DataError(problems)
     return frame, levels
@@ -169,14 +172,14 @@ def _flag(
     problems: list[Problem],
     label: str,
     mask: pd.Series,
-    first_line: int,
+    line_numbers: np.ndarray,
     column: str | None,
     message: str,
     fix: str,
 ) -> None:
     idx = np.flatnonzero(mask.to_numpy())
     if idx.size:
-        lines = tuple(int(i) + first_line for i in idx[:MAX_LISTED])
+        lines = tuple(int(v) for v in line_numbers[idx[:MAX_LISTED]])
         problems.append(
             Problem(label, message, fix, column=column, rows=lines, more_rows=max(0, idx.size - MAX_LISTED))
         )

@@ -21,16 +21,24 @@ NUMBER_ERRORS = {"int_type", "float_type", "int_parsing", "float_parsing"}
 MAX_SHOWN = 40  # longest value quoted back in a message
 
 
-def parse_yaml_mapping(text: str, label: str) -> dict[str, Any]:
-    """Parse YAML text that must hold a mapping; empty text is an empty mapping."""
+def parse_yaml_mapping(text: str, label: str, quote: bool = True) -> dict[str, Any]:
+    """Parse YAML text that must hold a mapping; empty text is an empty mapping.
+
+    A key given twice in one mapping is an error (YAML would silently keep the last). With
+    ``quote=False`` messages give lines only, nothing of the text.
+    """
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
+        problem = (getattr(exc, "problem", None) or "syntax error") if quote else "syntax error"
         raise ScenarioError(
             [Problem(label, f"{loc}invalid YAML ({problem})", "fix the indentation, colons or quoting there")]
+        ) from None
+    except RecursionError:
+        raise ScenarioError(
+            [Problem(label, "nested too deeply to be a scenario", "check that this is the right file")]
         ) from None
     if raw is None:
         return {}
@@ -44,17 +52,35 @@ def parse_yaml_mapping(text: str, label: str) -> dict[str, Any]:
                 )
             ]
         )
+    repeated = [
+        Problem(
+            label,
+            f"line {line}: {'' if quote else 'a key is '}given twice in the same mapping "
+            f"(first on line {first}); YAML would keep only the last",
+            "remove one of the two",
+            key=".".join(_shown(k) for k in key) if quote else None,
+        )
+        for key, first, line in _yaml_keys(text)[1]
+    ]
+    if repeated:
+        raise ScenarioError(repeated)
     return raw
 
 
 def key_lines(text: str) -> dict[tuple[str, ...], int]:
     """The line (1-based) of every mapping key in YAML ``text``, by its path of keys (list items
     are not descended into). Empty when the text does not compose."""
+    return _yaml_keys(text)[0]
+
+
+def _yaml_keys(text: str) -> tuple[dict[tuple[str, ...], int], list[tuple[tuple[str, ...], int, int]]]:
+    """Lines of the keys, and keys repeated in one mapping as (path, first line, repeated line)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
+    except (yaml.YAMLError, RecursionError):
+        return {}, []
     lines: dict[tuple[str, ...], int] = {}
+    repeated: list[tuple[tuple[str, ...], int, int]] = []
     stack: list[tuple[Any, tuple[str, ...]]] = [(root, ())]
     seen: set[int] = set()
     while stack:
@@ -65,9 +91,12 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
                 here = (*path, str(key.value))
-                lines.setdefault(here, key.start_mark.line + 1)
+                line = key.start_mark.line + 1
+                if here in lines and key.value != "<<":
+                    repeated.append((here, lines[here], line))
+                lines.setdefault(here, line)
                 stack.append((value, here))
-    return lines
+    return lines, sorted(repeated, key=lambda r: r[2])
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

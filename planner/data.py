@@ -128,7 +128,7 @@ def _required(table: Table) -> list[str]:
     return [c.name for c in table.columns if c.required]
 
 
-def _read(path: UPath, table: Table, problems: list[Problem]) -> RawTable | None:
+def read_table(path: UPath, table: Table, problems: list[Problem]) -> RawTable | None:
     """The file's cells as strings with the line of every row; problems that stop it being read
     (encoding, separators, duplicate headers, ragged rows) are recorded and None returned."""
     try:
@@ -521,11 +521,12 @@ def load_dataset(folder: UPath | Path | str) -> Dataset:
     folder = as_location(folder)
     problems: list[Problem] = []
     if not found(folder, folder=True):
+        is_file = found(folder, folder=False)
         raise DataError(
             [
                 Problem(
                     str(folder),
-                    "dataset folder does not exist",
+                    "is a file, not the dataset folder" if is_file else "dataset folder does not exist",
                     "point the scenario's 'data' key at a folder holding demand.csv, items.csv, ...",
                 )
             ]
@@ -535,7 +536,7 @@ def load_dataset(folder: UPath | Path | str) -> Dataset:
         path = _locate(folder, table, problems)
         if path is None:
             continue
-        raw = _read(path, table, problems)
+        raw = read_table(path, table, problems)
         if raw is not None and _check_columns(raw, problems):
             raws[table.name] = raw
     parsed = {name: _parse_table(raw, problems) for name, raw in raws.items()}
@@ -788,7 +789,7 @@ def load_actuals(path: UPath | Path | str, skus: list[str], weeks: pd.DatetimeIn
             [Problem(str(path), "actual demand file not found", "check the path given to --actuals")]
         )
     problems: list[Problem] = []
-    raw = _read(path, ACTUALS, problems)
+    raw = read_table(path, ACTUALS, problems)
     if raw is None or not _check_columns(raw, problems):
         raise DataError(problems)
     frame = _parse_table(raw, problems)

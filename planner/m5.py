@@ -65,7 +65,9 @@ from pydantic import (
 from planner.config import parse_yaml_mapping, validation_problems
 from planner.errors import DataError, Problem, ScenarioError
 from planner.io import write_csv
+from planner.textio import TextError, decode_text, local_problem
 
+MAX_ASSUMPTIONS_BYTES = 1 << 20
 log = logging.getLogger(__name__)
 
 BUNDLED_ASSUMPTIONS = "planner/assumptions/m5.yaml"
@@ -209,9 +211,14 @@ def load_assumptions(path: Path | None = None) -> M5Assumptions:
 def _read_assumptions_text(path: Path | None, label: str) -> str:
     if path is None:
         return (resources.files("planner") / "assumptions" / "m5.yaml").read_text(encoding="utf-8")
+    problem = local_problem(Path(path), label, "assumptions file", MAX_ASSUMPTIONS_BYTES)
+    if problem is not None:
+        raise ScenarioError([problem])
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        return decode_text(Path(path).read_bytes(), label)
+    except TextError as exc:
+        raise ScenarioError([exc.problem]) from None
+    except OSError as exc:
         raise ScenarioError(
             [
                 Problem(

@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 POLICIES = ("optimizer", "classical")
 MAX_HORIZON = 156
+MAX_WEEKS_AFTER_HISTORY = 52  # a plan further from its history is forecast blind
 BYTES_PER_PATH_CELL = 16  # peak bytes per SKU x path x week: 13 measured by plan and simulate
 
 
@@ -147,7 +148,11 @@ def prepare(
         weeks,
         history,
         timings={"prepare": time.perf_counter() - t0},
-        warnings=[*dataset.warnings, *_horizon_warnings(scenario, items, suppliers, source)],
+        warnings=[
+            *dataset.warnings,
+            *_history_gap_warnings(plan_start, dataset, source),
+            *_horizon_warnings(scenario, items, suppliers, source),
+        ],
     )
 
 
@@ -231,14 +236,37 @@ def _plan_start(scenario: Scenario, dataset: Dataset, source: Path) -> pd.Timest
                 )
             ]
         )
-    if start > default:
-        log.warning(
-            "plan_start %s is %d weeks after the last history week %s",
-            start.date(),
-            (start - dataset.last_week).days // 7,
-            dataset.last_week.date(),
+    after = (start - dataset.last_week).days // 7 - 1
+    if after > MAX_WEEKS_AFTER_HISTORY:
+        raise ScenarioError(
+            [
+                Problem(
+                    str(source),
+                    f"{start.date()} is {after} weeks after the history ends ({dataset.last_week.date()}); "
+                    "forecasts start from the end of the history",
+                    f"bring the history up to date, or remove plan_start to plan from {default.date()}",
+                    key="plan_start",
+                )
+            ]
         )
     return start
+
+
+def _history_gap_warnings(prep_start: pd.Timestamp, dataset: Dataset, source: Path) -> list[Problem]:
+    """A plan that starts weeks after the history ends: those weeks are forecast, not known."""
+    after = (prep_start - dataset.last_week).days // 7 - 1
+    if after <= 0:
+        return []
+    return [
+        Problem(
+            str(source),
+            f"the plan starts {after} week(s) after the history ends ({dataset.last_week.date()}); "
+            "demand in between is forecast, and stock is taken as on hand at the plan start",
+            "bring the history up to the week before plan_start",
+            key="plan_start",
+            code="plan_start_after_history",
+        )
+    ]
 
 
 def fit_forecaster(prep: Prepared, step: Step = quiet) -> Forecaster:

@@ -356,7 +356,7 @@ def _load_chain(path: Path, seen: list[Path]) -> list[_Source]:
             ]
         )
     text = _read_text(path, seen[-1] if seen else None)
-    raw = parse_yaml_mapping(text, str(path))
+    raw = parse_yaml_mapping(text, str(path), quote=not seen)
     if seen:
         _check_scenario_like(path, raw)
     parent = raw.pop("extends", None)

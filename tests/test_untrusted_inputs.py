@@ -584,3 +584,83 @@ def test_a_plan_reads_only_its_scenario_data_and_model(
     allowed = {tmp_path / "s.yaml", *(tmp_path / "data").iterdir(), *model_dir.iterdir()}
     read = {p for p in r.opened_under(tmp_path) if "out" not in p.relative_to(tmp_path).parts}
     assert read <= {Path(os.path.realpath(p)) for p in allowed}, read
+
+
+# ---------------------------------------------------------------------------
+# more of the same kinds
+
+
+def test_a_yaml_key_given_twice_is_an_error_not_the_last_one_silently(scenario: Callable[..., Path]) -> None:
+    path = scenario()
+    path.write_text(path.read_text() + "horizon_weeks: 52\n")
+    line = path.read_text().count("\n")
+    message = failed(run("validate", path))
+    assert f"key 'horizon_weeks': line {line}: given twice in the same mapping" in message
+
+
+def test_yaml_nested_too_deeply_is_a_message(tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text("name: t\ndata: data\nx: " + "[" * 5000 + "\n")
+    assert "nested too deeply to be a scenario" in failed(run("validate", path))
+
+
+@pytest.mark.parametrize(("value", "expected"), [(".nan", "got nan"), (".inf", "got inf")])
+def test_non_finite_yaml_numbers_are_refused(tmp_path: Path, tiny: Path, value: str, expected: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: t\ndata: data\nservice_level: {value}\n")
+    assert f"key 'service_level': Input should be less than 1 ({expected})" in failed(run("validate", path))
+
+
+def test_a_plan_start_far_after_the_history_is_refused_and_a_near_one_stated(
+    tmp_path: Path, scenario: Callable[..., Path], tiny: Path
+) -> None:
+    edit(tiny, "open_orders", lambda f: f.iloc[:0])
+    message = failed(run("validate", scenario(plan_start="2040-01-02")))
+    assert "key 'plan_start': 2040-01-02 is" in message and "weeks after the history ends" in message
+    r = run("plan", scenario(plan_start="2026-12-07"), "--out", tmp_path / "o")
+    assert r.code == 0, r.result.output
+    assert "the plan starts 3 week(s) after the history ends (2026-11-09)" in r.stderr
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert "plan_start_after_history" in {w["code"] for w in summary["warnings"]}
+
+
+def test_a_data_key_naming_a_file_says_so(scenario: Callable[..., Path], tiny: Path) -> None:
+    assert "is a file, not the dataset folder" in failed(run("validate", scenario(data="data/items.csv")))
+
+
+def test_a_forecast_file_must_be_a_table(tmp_path: Path, scenario: Callable[..., Path]) -> None:
+    (tmp_path / "fc.txt").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    r = run("plan", scenario(forecast={"model": "file", "path": "fc.txt"}), "--out", tmp_path / "o")
+    message = failed(r)
+    assert "a forecast file must be a .csv or .parquet file" in message and "root:x" not in message
+    assert tmp_path / "fc.txt" not in r.opened_under(tmp_path)
+    (tmp_path / "fc.csv").write_bytes("sku,week,mean\n".encode("utf-16"))
+    r = run("plan", scenario(forecast={"model": "file", "path": "fc.csv"}), "--out", tmp_path / "o")
+    assert "fc.csv: is UTF-16 or UTF-32 encoded" in failed(r)
+    no_outputs(tmp_path / "o")
+
+
+def test_an_output_replaced_by_a_link_is_refused(
+    planned: tuple[Path, Path, dict[str, bytes]], tmp_path: Path
+) -> None:
+    """A link planted where an output goes (to make the run overwrite another file) is refused."""
+    sc, out, _ = planned
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (out / "summary.json").unlink()
+    (out / "summary.json").symlink_to(victim)
+    message = failed(run("plan", sc, "--out", out))
+    assert "summary.json is a link, where this run writes a file" in message
+    assert victim.read_text() == "keep me" and (out / "summary.json").is_symlink()
+
+
+def test_m5_assumptions_in_utf16_are_a_message(tmp_path: Path) -> None:
+    assumptions = tmp_path / "a.yaml"
+    assumptions.write_bytes("suppliers: {}\n".encode("utf-16"))
+    m5 = tmp_path / "m5"
+    m5.mkdir()
+    for name in ("sales_train_validation.csv", "calendar.csv", "sell_prices.csv"):
+        (m5 / name).write_text("x\n")
+    r = run("import-m5", m5, "--out", tmp_path / "o", "--assumptions", assumptions)
+    assert "a.yaml: is UTF-16 or UTF-32 encoded" in failed(r)
+    no_outputs(tmp_path / "o")
