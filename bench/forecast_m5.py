@@ -33,10 +33,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from forecast.backtest import origins, run_backtest  # noqa: E402
+from forecast.backtest import first_weeks, lead_time_rows, origins, run_backtest  # noqa: E402
 from forecast.metrics import evaluate, summarise  # noqa: E402
 from forecast.quantile_paths import forecast_from_quantiles  # noqa: E402
-from forecast.segments import classify  # noqa: E402
+from forecast.segments import DEMAND_CLASSES, classify_demand  # noqa: E402
 from planner.data import load_dataset  # noqa: E402
 from planner.forecast_eval import DEFAULT_MODELS, EVAL_LEVELS, model_factories  # noqa: E402
 from planner.scenario import ForecastSpec  # noqa: E402
@@ -52,15 +52,23 @@ def factories(names: list[str], horizon: int, n_paths: int) -> dict:
     return model_factories(spec, names, horizon)
 
 
-def peer_points(history: pd.DataFrame, starts: pd.DatetimeIndex, horizon: int, work: Path) -> pd.DataFrame:
-    """statsforecast forecasts scored like our models; empty if the peer environment is missing."""
+def peer_points(
+    history: pd.DataFrame,
+    starts: pd.DatetimeIndex,
+    horizon: int,
+    work: Path,
+    lead_time: pd.Series | None = None,
+) -> pd.DataFrame:
+    """statsforecast forecasts scored like our models (weekly; over the lead time too when
+    ``lead_time`` is given, with independent weeks); empty if the peer environment is missing."""
     if not PEER_PYTHON.exists():
         print(f"(statsforecast skipped: {PEER_PYTHON} missing; 'make bench' creates it)")
         return pd.DataFrame()
     hist_file, out_file = work / "history.parquet", work / "peer.parquet"
     history[["sku", "week", "units", "stockout"]].to_parquet(hist_file, index=False)
     cmd = [str(PEER_PYTHON), str(PEER_SCRIPT), str(hist_file), str(out_file)]
-    cmd += ["--origins", ",".join(str(o.date()) for o in starts), "--horizon", str(horizon)]
+    span = horizon if lead_time is None else max(horizon, int(lead_time.max()) + 1)
+    cmd += ["--origins", ",".join(str(o.date()) for o in starts), "--horizon", str(span)]
     subprocess.run(cmd, check=True)
     peer = pd.read_parquet(out_file)
     timings = pd.read_parquet(str(out_file).replace(".parquet", "_timings.parquet"))
@@ -69,25 +77,32 @@ def peer_points(history: pd.DataFrame, starts: pd.DatetimeIndex, horizon: int, w
     for (name, origin), frame in peer.groupby(["model", "origin"], sort=False):
         before = history[history["week"] < origin]
         skus = sorted(before["sku"].unique())
-        weeks = pd.date_range(origin, periods=horizon, freq="7D")
+        weeks = pd.date_range(origin, periods=span, freq="7D")
         wide = frame.assign(week=pd.to_datetime(frame["week"])).set_index(["sku", "week"])
         q = np.stack(
             [wide[f"q{lv:g}"].unstack("week").reindex(index=skus, columns=weeks) for lv in levels], -1
         )
+        n_paths = 20 if lead_time is None else 500
         fc = forecast_from_quantiles(
-            skus, weeks, levels, np.nan_to_num(q), EVAL_LEVELS, n_paths=20, rho=0.0, seed=0, model=name
+            skus, weeks, levels, np.nan_to_num(q), EVAL_LEVELS, n_paths=n_paths, rho=0.0, seed=0, model=name
         )
         actuals = history[(history["week"] >= origin) & (history["week"] <= weeks[-1])]
-        rows = evaluate(actuals, fc, before)
+        classes = classify_demand(before)
+        rows = evaluate(actuals, first_weeks(fc, horizon), before).assign(target="weekly")
+        if lead_time is not None:
+            rows = pd.concat(
+                [rows, lead_time_rows(actuals, fc, before, lead_time).assign(target="lead_time")]
+            )
         rows.insert(0, "origin", origin)
         rows.insert(0, "model", name)
-        rows["segment"] = rows["sku"].map(classify(before)).fillna("intermittent")
+        rows["class"] = rows["sku"].map(classes).fillna("new")
         parts.append(rows)
     points = pd.concat(parts, ignore_index=True)
+    smooth = points["class"].isin(["smooth", "erratic"])
     combo = pd.concat(
         [
-            points[(points["model"] == "AutoETS") & (points["segment"] == "smooth")],
-            points[(points["model"] == "CrostonSBA") & (points["segment"] == "intermittent")],
+            points[(points["model"] == "AutoETS") & smooth],
+            points[(points["model"] == "CrostonSBA") & ~smooth],
         ]
     ).assign(model="ETS+SBA")
     points = pd.concat([points, combo], ignore_index=True)
@@ -169,11 +184,10 @@ def run(name: str, history: pd.DataFrame, attrs: pd.DataFrame, events: pd.DataFr
     points = pd.concat([result.points, peer], ignore_index=True) if len(peer) else result.points
     tab = table(points, result.timings, peer.attrs.get("timings", {}) if len(peer) else {})
     print(tab[COLUMNS].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    for segment in ("smooth", "intermittent"):
-        seg = summarise(points[points["segment"] == segment], by=["model"])
+    for klass in (c for c in DEMAND_CLASSES if c in set(points["class"])):
+        seg = summarise(points[points["class"] == klass], by=["model"])
         print(
-            f"  {segment}: "
-            + ", ".join(f"{m} {w:.3f}" for m, w in zip(seg["model"], seg["wql"], strict=True))
+            f"  {klass}: " + ", ".join(f"{m} {w:.3f}" for m, w in zip(seg["model"], seg["wql"], strict=True))
         )
     for line in check_targets(tab, args.origins):
         print("  " + line)

@@ -7,6 +7,7 @@ so it never branches on the model type.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 from abc import ABC, abstractmethod
@@ -36,7 +37,8 @@ class Forecast:
     - ``mean[S, H]``: expected weekly demand;
     - ``quantiles[S, H, Q]``: weekly demand quantiles at ``levels``;
     - ``paths[S, N, H]``: joint sample paths (N = 1 for deterministic demand);
-    - ``cum_quantiles[S, H, Q]``: quantiles of cumulative demand over weeks 1..h.
+    - ``cum_quantiles[S, H, Q]``: quantiles of cumulative demand over weeks 1..h;
+    - ``classes[S]``: each SKU's demand class (:mod:`forecast.segments`), when known.
 
     Quantiles are non-decreasing in the level; cumulative ones also in h.
     """
@@ -49,6 +51,7 @@ class Forecast:
     paths: np.ndarray
     cum_quantiles: np.ndarray
     model: str
+    classes: np.ndarray | None = None  # [S] demand class per SKU (forecast.segments), when known
 
     @classmethod
     def from_paths(
@@ -90,6 +93,7 @@ class Forecast:
         if len(parts) == 1:
             return parts[0]
         first = parts[0]
+        known = all(p.classes is not None for p in parts)
         return cls(
             [sku for part in parts for sku in part.skus],
             first.weeks,
@@ -99,7 +103,12 @@ class Forecast:
                 for a in ("mean", "quantiles", "paths", "cum_quantiles")
             ),
             first.model,
+            np.concatenate([p.classes for p in parts]) if known else None,
         )
+
+    def with_classes(self, classes: Sequence[str] | np.ndarray) -> Forecast:
+        """The same forecast with each SKU's demand class."""
+        return dataclasses.replace(self, classes=np.asarray(classes, dtype=object))
 
     @property
     def horizon(self) -> int:
@@ -116,12 +125,21 @@ class Forecast:
         rows = np.arange(len(self.skus))
         return self.cum_quantiles[rows, :, k] * (1 - w) + self.cum_quantiles[rows, :, k + 1] * w
 
+    def cumulative_quantile_at(self, alpha: np.ndarray) -> np.ndarray:
+        """Cumulative-demand quantile ``[S, H]`` at one level per SKU, from the sample paths
+        (linear between order statistics, as ``numpy.quantile``), non-decreasing in the week."""
+        out = np.zeros((len(self.skus), self.horizon))
+        for rows in sku_blocks(len(self.skus), self.paths.shape[1] * self.horizon):
+            cum = np.cumsum(self.paths[rows], axis=2, dtype=np.float64)
+            out[rows] = quantile_per_row(cum, np.broadcast_to(alpha, (len(self.skus),))[rows])
+        return np.maximum.accumulate(out, axis=1)
+
     def scaled(self, factors: np.ndarray) -> Forecast:
         """Demand multiplied by ``factors[S, H]``; cumulative quantiles recomputed from the scaled paths."""
         if np.all(factors == 1.0):
             return self
         paths = self.paths * factors[:, None, :].astype(np.float32)
-        return Forecast.from_paths(
+        scaled = Forecast.from_paths(
             self.skus,
             self.weeks,
             self.levels,
@@ -130,9 +148,11 @@ class Forecast:
             mean=self.mean * factors,
             quantiles=self.quantiles * factors[:, :, None],
         )
+        return scaled if self.classes is None else scaled.with_classes(self.classes)
 
     def weekly_frame(self) -> pd.DataFrame:
-        """One row per SKU and week: ``sku, week, horizon, mean, q...`` (the forecast-file format)."""
+        """One row per SKU and week: ``sku, week, horizon, [class,] mean, q...`` (the forecast-file
+        format; ``class`` when the demand classes are known)."""
         s, h = len(self.skus), self.horizon
         frame = pd.DataFrame(
             {
@@ -142,6 +162,8 @@ class Forecast:
                 "mean": self.mean.reshape(-1),
             }
         )
+        if self.classes is not None:
+            frame.insert(3, "class", np.repeat(self.classes, h))
         for k, level in enumerate(self.levels):
             frame[quantile_column(level)] = self.quantiles[:, :, k].reshape(-1)
         return frame
@@ -166,6 +188,19 @@ def sku_blocks(n_skus: int, cells_per_sku: int, max_cells: int = BLOCK_CELLS) ->
     """Consecutive blocks of SKUs with at most ``max_cells`` path cells each (at least one SKU)."""
     size = max(1, max_cells // max(1, cells_per_sku))
     return [slice(start, min(start + size, n_skus)) for start in range(0, n_skus, size)]
+
+
+def quantile_per_row(values: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``values[S, N, H]``'s quantile over the path axis at one level per row ``alpha[S]`` -> ``[S, H]``
+    (linear between order statistics, as ``numpy.quantile``)."""
+    ordered = np.sort(values, axis=1)
+    n = ordered.shape[1]
+    pos = np.asarray(alpha, dtype=float) * (n - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    w = (pos - lo)[:, None]
+    rows = np.arange(ordered.shape[0])
+    return ordered[rows, lo] * (1.0 - w) + ordered[rows, hi] * w
 
 
 def _path_quantiles(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
@@ -225,6 +260,17 @@ class Forecaster(ABC):
             raise StateError(f"state.json sets {len(bad)} attribute(s) that are not fitted state")
         vars(self).update(state)
         return self
+
+    def update(
+        self,
+        history: pd.DataFrame,
+        *,
+        attributes: pd.DataFrame | None = None,
+        events: pd.DataFrame | None = None,
+    ) -> Self:
+        """Forecast from the end of ``history`` (later than the fit's). Models whose training is
+        costly override this to move their origin without retraining; here it fits again."""
+        return self.fit(history, attributes=attributes, events=events)
 
     def _check_fitted(self) -> None:
         if not getattr(self, "fitted_", False):

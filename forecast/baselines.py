@@ -2,9 +2,11 @@
 
 ``EmpiricalQuantileForecaster``: the recent weeks' demand, resampled. Each
 future week draws independently (with replacement) from the SKU's last
-``window`` uncensored weeks; where a SKU has two years of history and regular
-sales, draws are deseasonalised by the week-of-year index of the weeks they come
-from and reseasonalised by that of the target week.
+``window`` uncensored weeks; where a SKU has two years of history and smooth demand
+(:mod:`forecast.segments`: a sale nearly every week, sizes that vary little), draws are
+deseasonalised by the week-of-year index of the weeks they come from and reseasonalised by
+that of the target week. On intermittent or lumpy demand a week-of-year index is the noise of
+a few large orders, so it is not used there.
 
 ``SeasonalNaiveForecaster``: last year's value in the same week plus bootstrapped
 seasonal-naive errors. ``CrostonForecaster``: Croston / SBA / TSB mean for intermittent
@@ -23,6 +25,7 @@ from pydantic import Field
 
 from forecast.base import Forecast, Forecaster
 from forecast.params import Float, Int, NPaths, Seed, Window
+from forecast.segments import demand_class
 
 MIN_SEASONAL_WEEKS = 104
 MIN_SEASONAL_MEAN = 2.0  # units/week below which a seasonal index is mostly noise
@@ -98,7 +101,12 @@ class EmpiricalQuantileForecaster(Forecaster):
         for sku, a, b in zip(skus, bounds[:-1], bounds[1:], strict=True):
             units, woy, ok = all_units[a:b], all_woy[a:b], all_ok[a:b]
             index = {}
-            if len(units) >= MIN_SEASONAL_WEEKS and ok.any() and units[ok].mean() >= MIN_SEASONAL_MEAN:
+            if (
+                len(units) >= MIN_SEASONAL_WEEKS
+                and ok.any()
+                and units[ok].mean() >= MIN_SEASONAL_MEAN
+                and demand_class(units[ok]) == "smooth"
+            ):
                 index = seasonal_index(np.where(ok, units, np.nan), woy)
             recent = slice(max(0, len(units) - self.window), len(units))
             keep = ok[recent]

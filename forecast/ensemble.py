@@ -1,24 +1,40 @@
-"""Ensemble of quantile models: weights and calibration learned on the latest held-out weeks.
+"""The default forecaster: a mixture of members' sample paths, weighted per demand class.
 
 ``fit(history)`` with ``V = validation_weeks``:
 
-1. every member is trained on the history up to ``V`` weeks before its end;
-2. members forecast those ``V`` weeks; per segment (smooth / intermittent, from
-   :mod:`forecast.segments`) the weight ``w`` of the quantile average
-   ``Q = sum_m w_m Q_m`` (averaging quantile functions, "Vincentisation") is chosen on a
-   grid to minimise the pinball loss in units over the held-out uncensored weeks;
-3. the combined quantiles are recalibrated per segment (:mod:`forecast.calibration`), and the
-   correlation of forecast errors across the weeks of one origin (the copula's ``rho``, which
-   sets the spread of cumulative demand) is estimated from the held-out weeks' PITs;
-4. members move their origin to the end of the history (``update``: features up to the
-   origin, no retraining; or ``refit=True`` to retrain on everything).
+1. every member is trained on the history up to ``V`` weeks before its end and forecasts
+   those ``V`` weeks as sample paths, then, moved (``update``) to two later origins inside
+   them, the rest of them (three looks at the held-out weeks: a few large orders weigh less);
+2. per demand class (:mod:`forecast.segments`: smooth, erratic, intermittent, lumpy, new, dead,
+   each SKU classified on the training weeks) the mixture weights ``w_m`` (a grid on the simplex,
+   step ``weight_step``) are chosen to minimise, over the class's held-out uncensored weeks, the
+   weighted quantile loss of the weekly quantiles **plus** that of cumulative demand from the
+   origin over 4, 8, 13, 17 and 26 weeks (what lead-time decisions use) **plus** the squared
+   miss of the cumulative 80 % and 90 % intervals' coverage (quantile models' copula paths can
+   be far too narrow over a lead time on intermittent demand: a few large orders hide that from
+   the pinball loss on one window);
+3. the mixture is recalibrated per class (:mod:`forecast.calibration`): first a level shock per
+   path (a common factor on all its weeks, log-normal with the standard deviation from a grid
+   that brings the held-out cumulative demand's 80 % and 90 % intervals closest to their
+   nominal coverage), then the weekly values: the randomised PITs of the held-out weeks give a
+   level map ``g``, and every SKU-week's path values are re-read at ``g`` of their plotting
+   positions (ranks kept, so the dependence between weeks stays);
+4. members move their origin to the end of the history (``update``; ``refit=True`` retrains).
 
-Weights and calibration are thus measured on the very models that forecast, on weeks they
-did not see.
+A forecast takes, for each SKU, ``w_m N`` of the ``N`` paths from member ``m`` (largest
+remainders): the mixture of the members' distributions, each path keeping its member's
+dependence between weeks (a path-native model such as the bootstrap keeps its runs and gaps;
+quantile models bring their copula paths). Quantiles and cumulative quantiles come from the
+pooled paths; the mean is the weighted mean of the members' means. The demand class of every
+SKU travels with the forecast (``Forecast.classes``).
+
+Weights are thus measured on the very models that forecast, on weeks they did not see, and on
+the quantity the optimiser plans with.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Self
@@ -27,28 +43,29 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from forecast.calibration import horizon_correlation, level_map, pit, recalibrate
-from forecast.params import Bool, Horizon, Int, Levels, NPaths, Seed
-from forecast.quantile_model import DEFAULT_LEVELS, QuantileForecaster
-from forecast.quantile_paths import history_rho
-from forecast.registry import forecaster_class
-from forecast.segments import SEGMENTS, classify
+from forecast.base import Forecast, Forecaster
+from forecast.calibration import (
+    SHOCKS,
+    cumulative_miscalibration,
+    level_map,
+    level_shock,
+    path_pit,
+    recalibrate_paths,
+)
+from forecast.params import Bool, Float, Horizon, Int, Levels, NPaths, Seed
+from forecast.quantile_model import DEFAULT_LEVELS
+from forecast.registry import QUANTILE_MODELS, forecaster_class
+from forecast.segments import DEMAND_CLASSES, classify_demand
 from forecast.tasks import map_tasks
 
 log = logging.getLogger(__name__)
 
-WEIGHT_GRID = np.linspace(0.0, 1.0, 21)
 MIN_TRAIN_WEEKS = 26
-
-
-MEMBERS = ("lightgbm", "lstm")
-
-
-def member_class(name: str) -> type[QuantileForecaster]:
-    """The quantile model class for a member name."""
-    if name not in MEMBERS:
-        raise ValueError(f"unknown ensemble member '{name}' (use {' or '.join(MEMBERS)})")
-    return forecaster_class(name)  # type: ignore[return-value]
+VALIDATION_ORIGINS = 3  # origins within the held-out weeks the weights are scored from
+CUMULATIVE_WEEKS = (4, 8, 13, 17, 26)  # validation horizons of cumulative demand
+VALIDATION_LEVELS = np.round(np.arange(0.05, 0.96, 0.05), 2)
+CALIBRATION_LEVELS = np.round(np.arange(0.01, 1.0, 0.01), 2)
+Member = Literal["lightgbm", "lstm", "bootstrap", "baseline", "croston"]
 
 
 def actual_matrix(history: pd.DataFrame, skus: Sequence[str], weeks: pd.DatetimeIndex) -> np.ndarray:
@@ -60,22 +77,68 @@ def actual_matrix(history: pd.DataFrame, skus: Sequence[str], weeks: pd.Datetime
     return wide.reindex(index=list(skus), columns=weeks).to_numpy(dtype=float)
 
 
-def pinball_total(y: np.ndarray, q: np.ndarray, levels: np.ndarray) -> float:
-    """Sum of pinball losses of ``q[N, Q]`` at ``levels`` for actuals ``y[N]``."""
-    diff = y[:, None] - q
-    return float(np.sum(np.maximum(levels * diff, (levels - 1.0) * diff)))
+def simplex_grid(members: int, step: float) -> np.ndarray:
+    """Weight vectors ``[K, members]`` on the simplex in multiples of ``step`` (1/step whole)."""
+    parts = max(1, round(1.0 / step))
+    rows = [c for c in itertools.product(range(parts + 1), repeat=members) if sum(c) == parts]
+    return np.array(rows, dtype=float) / parts
 
 
-def _fit_member(
-    member: QuantileForecaster, shared: tuple[pd.DataFrame, dict[str, Any]]
-) -> QuantileForecaster:
+def path_counts(weights: np.ndarray, n_paths: int) -> np.ndarray:
+    """Paths per member (summing to ``n_paths``) for ``weights``, by largest remainders."""
+    raw = np.asarray(weights, dtype=float) * n_paths
+    counts = np.floor(raw).astype(int)
+    order = np.argsort(-(raw - counts), kind="stable")
+    counts[order[: n_paths - counts.sum()]] += 1
+    return counts
+
+
+def mix_paths(member_paths: Sequence[np.ndarray], weights: np.ndarray) -> np.ndarray:
+    """Paths ``[S, N, H]``: the first ``w_m N`` paths of each member's ``[S, N, H]``."""
+    n = member_paths[0].shape[1]
+    counts = path_counts(weights, n)
+    return np.concatenate([p[:, :c] for p, c in zip(member_paths, counts, strict=True) if c], axis=1)
+
+
+def pinball_sum(y: np.ndarray, q: np.ndarray, levels: np.ndarray) -> float:
+    """Sum of pinball losses of quantiles ``q[..., Q]`` at ``levels`` for actuals ``y[...]`` (NaN skipped)."""
+    diff = y[..., None] - q
+    loss = np.maximum(levels * diff, (levels - 1.0) * diff)
+    return float(np.nansum(loss))
+
+
+def validation_loss(paths: np.ndarray, y: np.ndarray) -> float:
+    """Weekly plus cumulative weighted quantile loss of ``paths[S, N, V]`` against ``y[S, V]``.
+
+    Each part is the pinball loss summed over levels and points over the actual units summed over
+    the same points; cumulative demand is summed from the first held-out week over
+    :data:`CUMULATIVE_WEEKS` (those within ``V``), over SKUs without censored weeks in that span.
+    """
+    levels = VALIDATION_LEVELS
+    q = np.moveaxis(np.quantile(paths, levels, axis=1), 0, -1)  # [S, V, Q]
+    ok = np.isfinite(y)
+    total = np.nansum(y)
+    weekly = pinball_sum(np.where(ok, y, np.nan), q, levels) / max(total, 1e-9)
+    cum_loss, cum_total = 0.0, 0.0
+    for h in (h for h in CUMULATIVE_WEEKS if h <= y.shape[1]):
+        rows = ok[:, :h].all(axis=1)
+        if not rows.any():
+            continue
+        actual = y[rows, :h].sum(axis=1)
+        cq = np.quantile(paths[rows, :, :h].sum(axis=2), levels, axis=1).T  # [S', Q]
+        cum_loss += pinball_sum(actual, cq, levels)
+        cum_total += actual.sum()
+    return weekly + (cum_loss / cum_total if cum_total > 0 else 0.0)
+
+
+def _fit_member(member: Forecaster, shared: tuple[pd.DataFrame, dict[str, Any]]) -> Forecaster:
     """One member trained on the history (a task); ``shared`` is the history and its context."""
     history, context = shared
     return member.fit(history, **context)
 
 
-class EnsembleForecaster(QuantileForecaster):
-    """Weighted quantile average of LightGBM and the LSTM, recalibrated per segment."""
+class EnsembleForecaster(Forecaster):
+    """Mixture of the members' paths with weights per demand class, learned on held-out weeks."""
 
     name = "ensemble"
 
@@ -83,12 +146,14 @@ class EnsembleForecaster(QuantileForecaster):
         self,
         quantiles: Levels = DEFAULT_LEVELS,
         max_horizon: Horizon = 26,
-        members: Annotated[tuple[Literal["lightgbm", "lstm"], ...], Field(min_length=1)] = (
+        members: Annotated[tuple[Member, ...], Field(min_length=1, max_length=5)] = (
             "lightgbm",
             "lstm",
+            "bootstrap",
         ),
-        member_params: dict[Literal["lightgbm", "lstm"], dict[str, Any]] | None = None,
-        validation_weeks: Annotated[Int, Field(ge=1, le=104)] = 13,
+        member_params: dict[Member, dict[str, Any]] | None = None,
+        validation_weeks: Annotated[Int, Field(ge=4, le=104)] = 26,
+        weight_step: Annotated[Float, Field(ge=0.05, le=1)] = 0.25,
         refit: Bool = False,
         n_paths: NPaths = 500,
         seed: Seed = 0,
@@ -98,21 +163,16 @@ class EnsembleForecaster(QuantileForecaster):
         self.members = tuple(members)
         self.member_params = dict(member_params or {})
         self.validation_weeks = validation_weeks
+        self.weight_step = weight_step
         self.refit = refit
         self.n_paths = n_paths
         self.seed = seed
-        if not 1 <= len(self.members) <= 2:
-            raise ValueError("an ensemble has one or two members")
 
-    def _new_member(self, name: str) -> QuantileForecaster:
-        params = {
-            "quantiles": self.quantiles,
-            "max_horizon": self.max_horizon,
-            "n_paths": self.n_paths,
-            "seed": self.seed,
-            **self.member_params.get(name, {}),
-        }
-        return member_class(name)(**params)
+    def _new_member(self, name: str) -> Forecaster:
+        params: dict[str, Any] = {"n_paths": self.n_paths, "seed": self.seed}
+        if name in QUANTILE_MODELS:
+            params.update(quantiles=self.quantiles, max_horizon=self.max_horizon)
+        return forecaster_class(name)(**{**params, **self.member_params.get(name, {})})
 
     def fit(
         self,
@@ -122,75 +182,93 @@ class EnsembleForecaster(QuantileForecaster):
         events: pd.DataFrame | None = None,
     ) -> Self:
         context = {"attributes": attributes, "events": events}
-        levels = np.array(self.quantiles)
         weeks = pd.DatetimeIndex(sorted(history["week"].unique()))
         n_val = min(self.validation_weeks, self.max_horizon)
         n_val = n_val if len(weeks) - n_val >= MIN_TRAIN_WEEKS else 0
-        self.weights_ = {seg: self._even() for seg in SEGMENTS}
-        self.level_maps_ = {seg: levels.copy() for seg in SEGMENTS}
+        even = np.full(len(self.members), 1.0 / len(self.members))
+        self.weights_ = {c: even.copy() for c in DEMAND_CLASSES}
+        self.level_maps_ = {c: CALIBRATION_LEVELS.copy() for c in DEMAND_CLASSES}
+        self.shocks_ = dict.fromkeys(DEMAND_CLASSES, 0.0)
         if n_val == 0:
             log.warning(
-                "ensemble: under %d weeks of history, no held-out weeks: even weights", MIN_TRAIN_WEEKS
+                "ensemble: under %d weeks of history, no held-out weeks: even weights, no recalibration",
+                MIN_TRAIN_WEEKS,
             )
             self.models_ = self._fit_members(history, context)
         else:
-            origin = weeks[-n_val]
-            train = history[history["week"] < origin]
-            self.models_ = self._fit_members(train, context)
-            self._learn(train, history, weeks[-n_val:], levels)
-            if self.refit:
-                self.models_ = self._fit_members(history, context)
-            else:
-                self.models_ = [m.update(history, **context) for m in self.models_]
-        if n_val == 0:
-            self.rho_ = history_rho(history)
-        self.segments_ = classify(history)
+            self.models_ = self._fit_members(history[history["week"] < weeks[-n_val]], context)
+            self._learn(history, weeks[-n_val:], context)
+            self.models_ = (
+                self._fit_members(history, context)
+                if self.refit
+                else [m.update(history, **context) for m in self.models_]
+            )
+        self.classes_ = classify_demand(history)
         self.last_week_ = weeks[-1]
         self.fitted_ = True
         return self
 
-    def _fit_members(self, history: pd.DataFrame, context: dict[str, Any]) -> list[QuantileForecaster]:
+    def _fit_members(self, history: pd.DataFrame, context: dict[str, Any]) -> list[Forecaster]:
         """The members trained on ``history``, one task each."""
         members = [self._new_member(m) for m in self.members]
         return map_tasks(_fit_member, members, shared=(history, context))
 
-    def _even(self) -> np.ndarray:
-        return np.full(len(self.members), 1.0 / len(self.members))
-
-    def _learn(
-        self, train: pd.DataFrame, history: pd.DataFrame, val_weeks: pd.DatetimeIndex, levels: np.ndarray
-    ) -> None:
-        """Weights and level maps per segment from the held-out weeks."""
-        skus = sorted(train["sku"].unique())
-        member_q = [m.predict_quantiles(skus, len(val_weeks)) for m in self.models_]
-        y = actual_matrix(history, skus, val_weeks)
-        segment = classify(train).reindex(skus).to_numpy()
+    def _learn(self, history: pd.DataFrame, val_weeks: pd.DatetimeIndex, context: dict[str, Any]) -> None:
+        """Mixture weights, level shock and level map per demand class, from the held-out weeks seen
+        from ``VALIDATION_ORIGINS`` origins (the members trained once, before the first; moved to
+        each later origin with ``update``)."""
+        windows = []
+        for a in sorted({round(i * len(val_weeks) / VALIDATION_ORIGINS) for i in range(VALIDATION_ORIGINS)}):
+            before = history[history["week"] < val_weeks[a]]
+            if a > 0:
+                self.models_ = [m.update(before, **context) for m in self.models_]
+            skus = sorted(before["sku"].unique())
+            paths = [m.predict(skus, val_weeks[a:], list(self.quantiles)).paths for m in self.models_]
+            klass = classify_demand(before).reindex(skus).to_numpy()
+            windows.append((skus, paths, actual_matrix(history, skus, val_weeks[a:]), klass))
+        grid = simplex_grid(len(self.members), self.weight_step)
         rng = np.random.default_rng(self.seed)
-        pits = np.full(y.shape, np.nan)
-        for seg in SEGMENTS:
-            mask = (segment == seg)[:, None] & ~np.isnan(y)
-            if not mask.any():
+        for c in DEMAND_CLASSES:
+            parts = [
+                ([s for s, r in zip(skus, k == c, strict=True) if r], [p[k == c] for p in paths], y[k == c])
+                for skus, paths, y, k in windows
+                if (k == c).any() and np.nansum(y[k == c]) > 0
+            ]
+            if not parts:
                 continue
-            ys = y[mask]
-            qs = [q[mask] for q in member_q]
-            if len(qs) == 2:
-                losses = [pinball_total(ys, w * qs[0] + (1 - w) * qs[1], levels) for w in WEIGHT_GRID]
-                w = float(WEIGHT_GRID[int(np.argmin(losses))])
-                self.weights_[seg] = np.array([w, 1.0 - w])
-            combined = sum(wm * q for wm, q in zip(self.weights_[seg], qs, strict=True))
-            self.level_maps_[seg] = level_map(pit(levels, np.sort(combined, axis=1), ys, rng), levels)
-            calibrated = recalibrate(levels, np.sort(combined, axis=1)[:, None, :], self.level_maps_[seg])
-            pits[mask] = pit(levels, calibrated[:, 0, :], ys, rng)
-            log.info(
-                "ensemble %s: %d points, weights %s, levels %s -> %s",
-                seg,
-                len(ys),
-                np.round(self.weights_[seg], 2).tolist(),
-                levels.tolist(),
-                np.round(self.level_maps_[seg], 3).tolist(),
+            if len(self.members) > 1:
+                losses = [
+                    sum(
+                        validation_loss(mixed, y) + cumulative_miscalibration(mixed, y, CUMULATIVE_WEEKS)
+                        for mixed, y in ((mix_paths(p, w), y) for _, p, y in parts)
+                    )
+                    for w in grid
+                ]
+                self.weights_[c] = grid[int(np.argmin(losses))]
+            mixed = [(names, mix_paths(p, self.weights_[c]), y) for names, p, y in parts]
+            misses = [
+                sum(
+                    cumulative_miscalibration(level_shock(m, names, sd, self.seed), y, CUMULATIVE_WEEKS)
+                    for names, m, y in mixed
+                )
+                for sd in SHOCKS
+            ]
+            self.shocks_[c] = float(SHOCKS[int(np.argmin(misses))])
+            pits = np.concatenate(
+                [
+                    path_pit(level_shock(m, names, self.shocks_[c], self.seed), y, rng).ravel()
+                    for names, m, y in mixed
+                ]
             )
-        self.rho_ = horizon_correlation(pits)
-        log.info("ensemble: error correlation across weeks %.3f", self.rho_)
+            self.level_maps_[c] = level_map(pits[~np.isnan(pits)], CALIBRATION_LEVELS)
+            log.info(
+                "ensemble %s: %d SKUs, weights %s, level shock %.2f, levels 0.1/0.5/0.9 -> %s",
+                c,
+                len(parts[0][0]),
+                dict(zip(self.members, np.round(self.weights_[c], 2).tolist(), strict=True)),
+                self.shocks_[c],
+                np.round(np.interp([0.1, 0.5, 0.9], CALIBRATION_LEVELS, self.level_maps_[c]), 3).tolist(),
+            )
 
     def update(
         self,
@@ -199,25 +277,29 @@ class EnsembleForecaster(QuantileForecaster):
         attributes: pd.DataFrame | None = None,
         events: pd.DataFrame | None = None,
     ) -> Self:
+        """Move every member's origin to the end of ``history``; classes from it too."""
         self._check_fitted()
         self.models_ = [m.update(history, attributes=attributes, events=events) for m in self.models_]
-        self.segments_ = classify(history)
+        self.classes_ = classify_demand(history)
         self.last_week_ = pd.Timestamp(history["week"].max())
         return self
 
-    def predict_quantiles(self, skus: Sequence[str], horizon: int) -> np.ndarray:
+    def predict(self, skus: Sequence[str], weeks: pd.DatetimeIndex, levels: Sequence[float]) -> Forecast:
+        """Each SKU's paths mixed from the members by its class's weights, then recalibrated."""
         self._check_fitted()
-        levels = np.array(self.quantiles)
-        member_q = [m.predict_quantiles(skus, horizon) for m in self.models_]
-        segment = self.segments_.reindex(list(skus)).fillna("intermittent").to_numpy()
-        out = np.zeros((len(skus), horizon, len(levels)))
-        for seg in SEGMENTS:
-            rows = segment == seg
+        skus = list(skus)
+        parts = [m.predict(skus, weeks, levels) for m in self.models_]
+        klass = self.classes_.reindex(skus).fillna("new").to_numpy()
+        paths = np.zeros((len(skus), self.n_paths, len(weeks)), dtype=np.float32)
+        for c in DEMAND_CLASSES:
+            rows = klass == c
             if not rows.any():
                 continue
-            combined = sum(w * q[rows] for w, q in zip(self.weights_[seg], member_q, strict=True))
-            out[rows] = recalibrate(levels, np.sort(combined, axis=2), self.level_maps_[seg])
-        return np.sort(np.maximum(out, 0.0), axis=2)
+            mixed = mix_paths([p.paths[rows] for p in parts], self.weights_[c])
+            names = [s for s, r in zip(skus, rows, strict=True) if r]
+            mixed = level_shock(mixed, names, self.shocks_[c], self.seed)
+            paths[rows] = recalibrate_paths(mixed, CALIBRATION_LEVELS, self.level_maps_[c])
+        return Forecast.from_paths(skus, weeks, levels, paths, self.name).with_classes(klass)
 
     def save_state(self, directory: Any) -> None:
         """Members save into sub-folders ``member_<k>``; the ensemble's own state beside them."""
@@ -234,8 +316,9 @@ class EnsembleForecaster(QuantileForecaster):
 
     def load_state(self, directory: Any) -> Self:
         super().load_state(directory)
-        self.models_ = [
-            self._new_member(name).load_state(directory / f"member_{k}")
-            for k, name in enumerate(self.members)
-        ]
+        self.models_ = []
+        for k, name in enumerate(self.members):
+            member = self._new_member(name).load_state(directory / f"member_{k}")
+            member.fitted_ = True
+            self.models_.append(member)
         return self

@@ -125,7 +125,7 @@ def read_forecast_file(path: UPath) -> tuple[pd.DataFrame, list[float]]:
     if table is None:
         raise DataError(problems)
     raw, line_numbers = table.frame, table.line_numbers
-    raw = raw.drop(columns=[c for c in ("horizon",) if c in raw.columns])
+    raw = raw.drop(columns=[c for c in ("horizon", "class") if c in raw.columns])
     for col in ("sku", "week", "mean"):
         if col not in raw.columns:
             problems.append(Problem(label, "required column is missing", f"add a '{col}' column", column=col))

@@ -22,6 +22,7 @@ CLASSES = {
     "baseline": "forecast.baselines:EmpiricalQuantileForecaster",
     "seasonal_naive": "forecast.baselines:SeasonalNaiveForecaster",
     "croston": "forecast.baselines:CrostonForecaster",
+    "bootstrap": "forecast.intermittent:BootstrapForecaster",
     "lightgbm": "forecast.gbm:LightGBMForecaster",
     "lstm": "forecast.lstm:LSTMForecaster",
     "ensemble": "forecast.ensemble:EnsembleForecaster",

@@ -124,8 +124,9 @@ def replay_weeks(
 ) -> Iterator[WeekFlow]:
     """Step stock through the weeks of every demand path; yield one :class:`WeekFlow` per week.
 
-    ``on_hand`` I0 ``[S]``, ``receipts`` A ``[S, H]`` (arriving at the start of the week),
-    ``paths`` D ``[S, N, H]``. With ``avail = stock + A[s,t]``:
+    ``on_hand`` I0 ``[S]``, ``receipts`` A ``[S, H]`` or, when deliveries differ by path,
+    ``[S, N, H]`` (arriving at the start of the week), ``paths`` D ``[S, N, H]``. With
+    ``avail = stock + A[s,t]``:
 
     - lost sales: ``unmet = max(0, D - avail)``, ``end = max(0, avail - D)``;
     - backorders (``backorders=True``): the backlog ``B`` is served first, so
@@ -136,7 +137,7 @@ def replay_weeks(
     stock = np.repeat(np.asarray(on_hand, dtype=float)[:, None], n, axis=1)  # [S, N]
     backlog = np.zeros_like(stock)
     for t in range(h):
-        available = stock + receipts[:, t : t + 1]
+        available = stock + (receipts[:, :, t] if receipts.ndim == 3 else receipts[:, t : t + 1])
         demand = paths[:, :, t]
         if backorders:
             served_now = np.minimum(demand, np.maximum(0.0, available - backlog))

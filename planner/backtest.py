@@ -38,8 +38,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -47,12 +48,17 @@ import pandas as pd
 from pydantic import ValidationError
 
 from forecast import Forecast, Forecaster
-from forecast.quantile_model import QuantileForecaster
-from planner.basestock import empirical_order_up_to, plan_base_stock
+from planner.basestock import (
+    demand_moments_from_history,
+    empirical_order_up_to,
+    plan_base_stock,
+    plan_textbook,
+)
 from planner.compute import Compute
 from planner.config import validation_problems
 from planner.errors import InfeasibleError, Problem, ScenarioError
 from planner.io import StagedOutputs
+from planner.leadtime import draw_delays
 from planner.pipeline import (
     Prepared,
     Step,
@@ -102,6 +108,7 @@ TABLE = {
     "holding_cost": "holding",
     "shortage_cost": "shortage",
     "fill_rate": "fill rate",
+    "fill_vs_target": "fill vs target",
     "cycle_service": "cycle service",
     "avg_inventory_value": "avg inventory value",
     "inventory_turnover": "turnover",
@@ -175,22 +182,31 @@ def run_backtest(
     weeks = backtest_weeks(prep, spec.origins)
     actual = actual_demand(prep.history, list(prep.items.index), weeks)
     window = _window_data(prep, weeks, actual)
-    rolling = [p for p in spec.policies if p != PERFECT]
+    names = policy_names(spec)
+    rolling = [p for p in names if p != PERFECT]
     origins_in = _origin_forecasts(prep, spec, weeks, step) if rolling else []
-    task = _PolicyTask(prep, spec, weeks, actual, window, tuple(origins_in))
-    n = len(spec.policies)
+    delays = _delays(window, prep.scenario.solver.seed)
+    task = _PolicyTask(prep, spec, weeks, actual, window, tuple(origins_in), delays)
+    n = len(names)
     done = (compute or Compute()).map(
-        task, list(spec.policies), lambda i, name: lambda msg: step(f"[{i + 1}/{n}] {name}: {msg}")
+        task, names, lambda i, name: lambda msg: step(f"[{i + 1}/{n}] {name}: {msg}")
     )
-    states = dict(zip(spec.policies, done, strict=True))
-    orders = {p: states[p].orders for p in spec.policies}
-    simulations = {p: simulate(window, orders[p], actual, unmet_demand="lost_sales") for p in spec.policies}
+    states = dict(zip(names, done, strict=True))
+    orders = {p: states[p].orders for p in names}
+    simulations = {
+        p: simulate(window, orders[p], actual, unmet_demand="lost_sales", delays=delays) for p in names
+    }
     summary = _summary(window, orders, simulations, states)
+    summary.insert(
+        summary.columns.get_loc("fill_rate") + 1,
+        "fill_vs_target",
+        summary["fill_rate"] - prep.scenario.service_level,
+    )
     weekly = pd.concat(
         [sim.weekly.assign(policy=p)[["policy", *sim.weekly.columns]] for p, sim in simulations.items()],
         ignore_index=True,
     )
-    origin_rows = pd.DataFrame([row for p in spec.policies for row in states[p].origins])
+    origin_rows = pd.DataFrame([row for p in names for row in states[p].origins])
     timings = {**prep.timings, "backtest": time.perf_counter() - started}
     return BacktestResult(
         prep, spec, window, summary, weekly, origin_rows, _order_lines(window, orders), simulations, timings
@@ -313,7 +329,7 @@ def _start(window: PlanningData) -> _Rolling:
     s, k = window.n_skus, window.horizon
     return _Rolling(
         window.on_hand.astype(float).copy(),
-        np.zeros((s, k + int(window.lead_time.max()) + 1)),
+        np.zeros((s, k + int(window.lead_time.max()) + 1 + _latest(window))),
         np.zeros((s, k)),
     )
 
@@ -329,7 +345,7 @@ def _origin_forecasts(
     out = []
     for k, origin in enumerate(weeks):
         base = _at(prep, origin, np.zeros(len(prep.items)), _no_orders())
-        if model is None or k % spec.refit_every == 0 or not isinstance(model, QuantileForecaster):
+        if model is None or k % spec.refit_every == 0:
             step(f"origin {k + 1}/{len(weeks)} ({origin.date()}): training the forecaster")
             model = fit_forecaster(base, quiet)
         else:
@@ -349,6 +365,7 @@ class _PolicyTask:
     actual: np.ndarray
     window: PlanningData
     origins: tuple[tuple[Prepared, Forecast], ...]
+    delays: np.ndarray  # [S, K, 1] weeks each committed order arrives late (or early)
 
     def __call__(self, name: str, step: Step) -> _Rolling:
         if name == PERFECT:
@@ -372,18 +389,45 @@ class _PolicyTask:
                 "open_orders": _pipeline(state, self.weeks, k, skus),
             }
             at = replace(base, dataset=replace(base.dataset, **stock))
-            data = planning_data(at, forecast)
-            levels = None
-            if name == "base_stock":
-                levels = empirical_order_up_to(
-                    at.history, skus, data.lead_time, data.service_level, self.spec.base_stock_window
-                )
+            data = planning_data(at, forecast, name)
             t0 = time.perf_counter()
-            result, note = _first_week(name, data, solver, levels)
-            _commit(state, data, k, result.orders[:, 0])
+            result, note = _first_week(
+                name, data, partial(self._plan, name, history=at.history, solver=solver)
+            )
+            _commit(state, data, k, result.orders[:, 0], self.delays[:, k, 0])
             state.origins.append(_origin_row(name, origin, result, data, time.perf_counter() - t0, note))
             _replay_week(state, k, self.actual[:, k])
         return state
+
+    def _plan(
+        self, name: str, data: PlanningData, *, history: pd.DataFrame, solver: SolverSpec
+    ) -> PolicyResult:
+        """Policy ``name``'s plan of ``data`` (the history before the origin feeds the policies that
+        plan on past demand alone)."""
+        skus = list(self.prep.items.index)
+        if name == "base_stock":
+            window = self.spec.base_stock_window
+            levels = empirical_order_up_to(history, skus, data.lead_time, data.service_level, window)
+            return plan_base_stock(data, levels)
+        if name in textbook_names(self.spec):
+            mu, sigma = demand_moments_from_history(history, skus, self.spec.base_stock_window)
+            return plan_textbook(data, mu, sigma, textbook_names(self.spec)[name])
+        return run_policy(name, data, solver)
+
+
+def textbook_names(spec: BacktestSpec) -> dict[str, float]:
+    """The textbook policy's runs, one per safety factor: ``textbook_z1.645`` -> 1.645."""
+    if "textbook" not in spec.policies:
+        return {}
+    return {f"textbook_z{z:g}": z for z in spec.textbook_z}
+
+
+def policy_names(spec: BacktestSpec) -> list[str]:
+    """The policies as run: ``textbook`` becomes one run per ``textbook_z``."""
+    out: list[str] = []
+    for p in spec.policies:
+        out.extend(textbook_names(spec) if p == "textbook" else [p])
+    return out
 
 
 def _series(prep: Prepared, values: np.ndarray) -> pd.Series:
@@ -403,13 +447,11 @@ def _pipeline(state: _Rolling, weeks: pd.DatetimeIndex, k: int, skus: list[str])
 
 
 def _first_week(
-    name: str, data: PlanningData, solver: SolverSpec, levels: np.ndarray | None
+    name: str, data: PlanningData, plan: Callable[[PlanningData], PolicyResult]
 ) -> tuple[PolicyResult | _NoPlan, str]:
     """The policy's plan at this origin; no orders (with the reason) when no plan can be made."""
     try:
-        if name == "base_stock":
-            return plan_base_stock(data, levels), ""
-        return run_policy(name, data, solver), ""
+        return plan(data), ""
     except InfeasibleError as exc:
         log.warning("backtest: %s orders nothing in %s: %s", name, data.weeks[0].date(), exc)
         return _NoPlan(np.zeros((data.n_skus, data.horizon))), str(exc)
@@ -424,9 +466,29 @@ class _NoPlan:
     gap: float | None = None
 
 
-def _commit(state: _Rolling, data: PlanningData, k: int, first: np.ndarray) -> None:
+def _commit(state: _Rolling, data: PlanningData, k: int, first: np.ndarray, delay: np.ndarray) -> None:
+    """Commit origin k's orders; each arrives ``L_s + delay_s`` weeks later (not before week k)."""
     state.orders[:, k] = first
-    np.add.at(state.receipts, (np.arange(data.n_skus), k + data.lead_time), first)
+    arrive = np.maximum(k + data.lead_time + delay, k)
+    inside = arrive < state.receipts.shape[1]
+    np.add.at(state.receipts, (np.flatnonzero(inside), arrive[inside]), first[inside])
+
+
+def _latest(window: PlanningData) -> int:
+    """The most weeks a delivery can be late (four standard deviations)."""
+    sd = (
+        0.0
+        if window.lead_time_sd is None or not len(window.lead_time_sd)
+        else float(window.lead_time_sd.max())
+    )
+    return int(np.ceil(4 * sd))
+
+
+def _delays(window: PlanningData, seed: int) -> np.ndarray:
+    """Weeks every order committed at an origin arrives late or early ``[S, K, 1]``, drawn once per
+    backtest from its suppliers' lead-time deviations (zeros where there are none)."""
+    sd = np.zeros(window.n_skus) if window.lead_time_sd is None else window.lead_time_sd
+    return draw_delays(sd, window.lead_time, (window.horizon, 1), np.random.default_rng(seed))
 
 
 def _replay_week(state: _Rolling, k: int, demand: np.ndarray) -> None:

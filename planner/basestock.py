@@ -1,4 +1,5 @@
-"""The base-stock policy on empirical quantiles: order up to what past demand says, no forecast.
+"""Policies on past demand alone, no forecast: base stock on empirical quantiles, and the textbook
+reorder point with EOQ lots.
 
 For SKU s with lead time L_s and service level alpha_s, the order-up-to level is the empirical
 alpha_s-quantile of demand over L_s + 1 consecutive weeks (lead time plus one review week) in
@@ -18,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from planner.classical import reorder_plan
-from planner.problem import PlanningData
+from planner.kpis import reorder_point, safety_stock
+from planner.lots import eoq, order_quantity
+from planner.problem import WEEKS_PER_YEAR, PlanningData
 from planner.results import PolicyResult
 
 DEFAULT_WINDOW = 52
@@ -56,3 +59,39 @@ def plan_base_stock(data: PlanningData, order_up_to: np.ndarray) -> PolicyResult
     """Run the base-stock policy with order-up-to levels ``order_up_to[S]`` (units)."""
     levels = np.asarray(order_up_to, dtype=float)
     return reorder_plan(data, "base_stock", lambda t: levels, np.zeros(data.n_skus), levels > 0)
+
+
+def demand_moments_from_history(
+    history: pd.DataFrame, skus: list[str], window: int = DEFAULT_WINDOW
+) -> tuple[np.ndarray, np.ndarray]:
+    """mu and sigma of weekly demand per SKU over its last ``window`` uncensored weeks (0 without history)."""
+    ok = history[history["stockout"] == 0] if "stockout" in history else history
+    wide = ok.pivot_table(index="week", columns="sku", values="units", aggfunc="sum").sort_index()
+    wide = wide.reindex(columns=skus).iloc[-window:]
+    mu = wide.mean(axis=0).fillna(0.0).to_numpy(dtype=float)
+    sigma = wide.std(axis=0, ddof=1).fillna(0.0).to_numpy(dtype=float)
+    return mu, sigma
+
+
+def plan_textbook(data: PlanningData, mu: np.ndarray, sigma: np.ndarray, z: float) -> PolicyResult:
+    """The textbook reorder-point policy with EOQ lots, on past demand's mean and standard deviation.
+
+    Protection interval L_s + 1 weeks (lead time plus the weekly review):
+
+        ROP_s = mu_s (L_s + 1) + z sqrt((L_s + 1) sigma_s^2 + mu_s^2 sigma_L^2)
+        Q_s = max(EOQ_s, MOQ_s) in whole packs, EOQ_s = sqrt(2 k_s 52 mu_s / (52 h_s))
+
+    with k_s the cost of an order (line plus purchase order) and h_s the holding cost per unit-week.
+    Each week a SKU whose inventory position is below ROP_s orders ``max(Q_s, ROP_s - IP)``; storage,
+    budget and minimum order values as the classical policy (:func:`planner.classical.reorder_plan`).
+    """
+    lead = data.lead_time
+    lead_sd = 0.0 if data.lead_time_sd is None else data.lead_time_sd
+    rop = reorder_point(
+        mu, lead, safety_stock(np.full(data.n_skus, z), sigma, lead, mu=mu, lead_time_sd=lead_sd)
+    )
+    k = data.order_cost[data.supplier_idx] + data.line_cost
+    lot = order_quantity(
+        eoq(mu * WEEKS_PER_YEAR, k, data.holding_cost * WEEKS_PER_YEAR), data.min_units, data.pack
+    )
+    return reorder_plan(data, "textbook", lambda t: rop, np.where(mu > 0, lot, 0.0), mu > 0)

@@ -366,14 +366,17 @@ def backtest_forecast(
 ) -> None:
     """Rolling-origin backtest of forecast models on the scenario's history.
 
-    Every model is refitted at every origin on the weeks before it. Writes
-    backtest_metrics.csv (per model and segment: WQL, scaled pinball, pinball per level,
-    coverage 50/80/90, MASE, MAE, RMSE, MSE), backtest_timings.csv and backtest_points.parquet.
+    Every model is refitted at every origin on the weeks before it. Scored twice: the weekly
+    quantiles, and demand over each SKU's lead time + 1 week against the cumulative quantiles
+    (beside the empirical quantiles of rolling lead-time sums). Writes backtest_metrics.csv (per
+    model, target and demand class: WQL, scaled pinball, pinball per level, coverage 50/80/90
+    with ties split, MASE, MAE, RMSE, MSE), backtest_timings.csv and backtest_points.parquet.
 
     \b
     Example:
       planner backtest-forecast scenarios/base.yaml --out out/backtest --origins 4 --horizon 13
     """
+    from forecast.segments import DEMAND_CLASSES
     from planner.forecast_eval import backtest_forecasts, write_backtest
 
     names = [m.strip() for m in models.split(",") if m.strip()]
@@ -381,12 +384,19 @@ def backtest_forecast(
         prep, result = backtest_forecasts(scenario, names, n_origins, horizon, step)
         step("writing outputs")
         written = write_backtest(prep, result, out_dir)
-    for segment in ("all", "smooth", "intermittent"):
-        table = result.table(segment)
-        if segment != "all":
-            table = table.drop(columns=[c for c in table.columns if c.startswith(("fit", "predict"))])
-        out.print(f"\n{segment} SKUs ({n_origins} origins x {horizon} weeks):")
-        out.print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    present = result.metrics["class"].unique()
+    for target, what in (
+        ("weekly", f"weekly, {horizon} weeks"),
+        ("lead_time", "demand over lead time + 1 week"),
+    ):
+        for klass in ("all", *(c for c in DEMAND_CLASSES if c in present)):
+            table = result.table(klass, target)
+            if table.empty:
+                continue
+            if klass != "all" or target != "weekly":
+                table = table.drop(columns=[c for c in table.columns if c.startswith(("fit", "predict"))])
+            out.print(f"\n{klass} SKUs, {what} ({n_origins} origins):")
+            out.print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for path in written:
         out.print(f"wrote {path}")
 
@@ -620,6 +630,7 @@ def frontier(
 
 BACKTEST_FORMATS = {
     "fill rate": "{:.1%}",
+    "fill vs target": "{:+.1%}",
     "cycle service": "{:.1%}",
     "turnover": "{:.2f}",
     "gap total": "{:+.1%}",
@@ -652,7 +663,8 @@ def _policies(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     "--policies",
     callback=_policies,
     default=None,
-    help="Comma-separated: optimizer, classical, base_stock, perfect_foresight (default: backtest.policies).",
+    help="Comma-separated: optimizer, classical, base_stock, perfect_foresight, textbook "
+    "(one run per backtest.textbook_z; default: backtest.policies).",
 )
 @click.option(
     "--refit-every",
@@ -708,7 +720,10 @@ def backtest(
         step("writing outputs")
         written = write_backtest(result, out_dir)
     w = result.window.weeks
-    table = Table(title=f"'{result.prepared.scenario.name}': {len(w)} origins, {w[0].date()}..{w[-1].date()}")
+    table = Table(
+        title=f"'{result.prepared.scenario.name}': {len(w)} origins, {w[0].date()}..{w[-1].date()}, "
+        f"fill rate target {result.prepared.scenario.service_level:.1%}"
+    )
     frame = result.table().set_index("policy")
     table.add_column("KPI")
     for policy in frame.index:

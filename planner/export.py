@@ -7,6 +7,7 @@ import pandas as pd
 
 from forecast.base import quantile_column
 from planner.accounting import (
+    STOCKOUT_TOL,
     PathOutcome,
     cautious_stock,
     cost_breakdown,
@@ -83,6 +84,19 @@ def projection_frame(data: PlanningData, receipts: np.ndarray, outcome: PathOutc
     return frame
 
 
+def _reachable_fill(data: PlanningData, outcome: PathOutcome) -> float:
+    """Expected fill rate over the weeks a new order can reach (t >= L_s): what the target is on."""
+    reach = np.arange(data.horizon)[None, :] >= data.lead_time[:, None]
+    demand = float(outcome.demand[reach].sum())
+    return 1.0 - float(outcome.short[reach].sum()) / demand if demand > 0 else 1.0
+
+
+def _cycle_service(data: PlanningData, outcome: PathOutcome) -> float:
+    """Expected share of SKU-weeks with demand whose demand is met in full (1 without demand)."""
+    demand_weeks = float((data.forecast.paths > STOCKOUT_TOL).mean(axis=1).sum())
+    return 1.0 - float(outcome.stockout_prob.sum()) / demand_weeks if demand_weeks > 0 else 1.0
+
+
 def summary(
     data: PlanningData, result: PolicyResult, receipts: np.ndarray, outcome: PathOutcome, lines: pd.DataFrame
 ) -> dict:
@@ -123,16 +137,27 @@ def summary(
             "target_default": float(np.median(data.service_level)),
             "targets_by_sku_distinct": sorted({float(a) for a in data.service_level}),
             "expected_fill_rate": float(1.0 - outcome.short.sum() / demand) if demand > 0 else 1.0,
-            "expected_cycle_service": float(1.0 - outcome.stockout_prob.mean()),
+            "expected_fill_rate_reachable": _reachable_fill(data, outcome),
+            "planning_levels": None
+            if data.planning_level is None
+            else {
+                "min": float(np.min(data.planning_level)),
+                "median": float(np.median(data.planning_level)),
+                "max": float(np.max(data.planning_level)),
+            },
+            "expected_cycle_service": _cycle_service(data, outcome),
             "expected_lost_units": float(outcome.short.sum()),
             "sku_weeks_below_target": int(((shortfall > 1e-6) & ~fixed).sum()),
             "sku_weeks_below_target_unavoidable": int(((shortfall > 1e-6) & fixed).sum()),
             "skus_below_target": [data.skus[s] for s in short_skus[:50]],
             "skus_below_target_count": int(short_skus.size),
             "skus_below_target_unavoidable_count": int(short_before_lead.size),
-            "note": "targets: cumulative supply >= the service-level quantile of cumulative demand; "
-            "'unavoidable' counts weeks before the first possible arrival of a new order; "
-            "fill rate and cycle service replay the plan against the forecast's sample paths",
+            "note": "the service target is a fill rate over the weeks a new order can reach "
+            "(expected_fill_rate_reachable); each SKU is planned on cumulative demand at its planning "
+            "level (planner.service); 'below target' counts weeks where cumulative supply is under that "
+            "quantile, 'unavoidable' those before the first possible arrival of a new order; fill rate "
+            "and cycle service (weeks with demand met in full) replay the plan against the forecast's "
+            "sample paths",
         },
         "storage": {
             "basis_quantile": data.storage_quantile,

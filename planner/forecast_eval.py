@@ -78,6 +78,7 @@ def backtest_forecasts(
         EVAL_LEVELS,
         attributes=prep.items.reindex(columns=["category", "supplier"]),
         events=prep.dataset.calendar,
+        lead_time=prep.items["supplier"].map(prep.suppliers["lead_time_weeks"]).astype(int),
     )
     return prep, result
 

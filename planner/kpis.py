@@ -13,23 +13,23 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from planner.lots import eoq, order_quantity
 from planner.problem import WEEKS_PER_YEAR, PlanningData
 
 
-def eoq(annual_demand: np.ndarray, order_cost: np.ndarray, annual_holding: np.ndarray) -> np.ndarray:
-    """Economic order quantity sqrt(2 K D / H) in units (D units/year, K per order, H per unit-year).
-
-    With H = 0 holding is free and a year's demand is ordered at once (EOQ = D).
-    """
-    d, k, h = (np.asarray(a, dtype=float) for a in (annual_demand, order_cost, annual_holding))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.sqrt(2.0 * k * d / h)
-    return np.where(h > 0, q, d)
-
-
-def safety_stock(z: np.ndarray, sigma: np.ndarray, lead_time: np.ndarray, review: float = 1.0) -> np.ndarray:
-    """Safety stock z * sigma * sqrt(L + R) in units, over the protection interval L + R weeks (R = 1)."""
-    return np.asarray(z) * np.asarray(sigma) * np.sqrt(np.asarray(lead_time, dtype=float) + review)
+def safety_stock(
+    z: np.ndarray,
+    sigma: np.ndarray,
+    lead_time: np.ndarray,
+    review: float = 1.0,
+    mu: np.ndarray | float = 0.0,
+    lead_time_sd: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """Safety stock z * sqrt((L + R) sigma^2 + mu^2 sigma_L^2) in units over the protection interval
+    L + R weeks (R = 1); with a certain lead time (sigma_L = 0) this is z * sigma * sqrt(L + R)."""
+    span = np.asarray(lead_time, dtype=float) + review
+    variance = span * np.asarray(sigma, dtype=float) ** 2 + (np.asarray(mu) * np.asarray(lead_time_sd)) ** 2
+    return np.asarray(z) * np.sqrt(variance)
 
 
 def reorder_point(mu: np.ndarray, lead_time: np.ndarray, ss: np.ndarray, review: float = 1.0) -> np.ndarray:
@@ -49,11 +49,6 @@ def annual_holding_cost(annual_holding: np.ndarray, average_inventory: np.ndarra
     return np.asarray(annual_holding) * np.asarray(average_inventory)
 
 
-def order_quantity(q: np.ndarray, min_units: np.ndarray, pack: np.ndarray) -> np.ndarray:
-    """A lot size made orderable: at least the MOQ (in whole packs), rounded up to whole packs."""
-    return np.ceil(np.maximum(q, min_units) / pack) * pack
-
-
 def demand_moments(data: PlanningData) -> tuple[np.ndarray, np.ndarray]:
     """mu and sigma per SKU: the forecast's mean weekly demand and root-mean weekly variance."""
     mu = data.demand_mean.mean(axis=1)
@@ -70,7 +65,8 @@ def sku_kpis(data: PlanningData) -> pd.DataFrame:
     z = np.array([NormalDist().inv_cdf(a) for a in data.service_level])
     q_eoq = eoq(annual, k, h_year)
     q = np.where(mu > 0, order_quantity(q_eoq, data.min_units, data.pack), 0.0)
-    ss = safety_stock(z, sigma, data.lead_time)
+    lead_sd = 0.0 if data.lead_time_sd is None else data.lead_time_sd
+    ss = safety_stock(z, sigma, data.lead_time, mu=mu, lead_time_sd=lead_sd)
     avg = q / 2.0 + ss
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(mu > 0, data.on_hand / mu, np.inf)

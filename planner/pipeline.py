@@ -27,7 +27,7 @@ from forecast.persist import (
     read_manifest,
     save_forecaster,
 )
-from forecast.quantile_model import QuantileForecaster
+from forecast.segments import classify_demand
 from planner.accounting import arrivals, replay_paths
 from planner.classical import plan_classical
 from planner.data import Dataset, check_open_orders, load_actuals, load_dataset
@@ -292,12 +292,10 @@ def forecast_context(prep: Prepared) -> dict[str, pd.DataFrame]:
 
 
 def update_forecaster(prep: Prepared, model: Forecaster) -> Forecaster:
-    """A fitted model made to forecast from the end of ``prep.history`` without retraining
-    (quantile models; other models are returned as they are)."""
-    if isinstance(model, QuantileForecaster):
-        with _model_errors(model.name):
-            model.update(prep.history, **forecast_context(prep))
-    return model
+    """A fitted model made to forecast from the end of ``prep.history`` (``Forecaster.update``:
+    models whose training is costly move their origin without retraining)."""
+    with _model_errors(model.name):
+        return model.update(prep.history, **forecast_context(prep))
 
 
 @contextmanager
@@ -371,14 +369,19 @@ def make_forecast(
     }
     with _model_errors(model.name):
         forecast = model.predict(list(prep.items.index), prep.weeks, sorted({*levels, *alphas}))
+    if forecast.classes is None:
+        forecast = forecast.with_classes(
+            classify_demand(prep.history).reindex(list(prep.items.index)).fillna("new").to_numpy()
+        )
     if whatifs:
         forecast = forecast.scaled(demand_factors(prep.scenario, prep.items, prep.weeks))
     prep.timings["forecast"] = time.perf_counter() - t0
     return forecast
 
 
-def planning_data(prep: Prepared, forecast: Forecast) -> PlanningData:
-    """Arrays for the policies."""
+def planning_data(prep: Prepared, forecast: Forecast, policy: str | None = None) -> PlanningData:
+    """Arrays for the policies; for the optimiser (``policy``), with the planning level per SKU that
+    meets the scenario's fill-rate target (:mod:`planner.service`)."""
     sc = prep.scenario
     return build_planning_data(
         prep.items,
@@ -393,6 +396,7 @@ def planning_data(prep: Prepared, forecast: Forecast) -> PlanningData:
         capacity=sc.weekly("storage_capacity"),
         budget=sc.weekly("budget_per_week"),
         penalty_factor=sc.solver.shortfall_penalty_factor,
+        service_scope=sc.service_scope if policy == "optimizer" else None,
     )
 
 
@@ -416,8 +420,8 @@ def plan_prepared(
     """
     if forecast is None:
         forecast = make_forecast(prep, step)
-    data = planning_data(prep, forecast)
     name = policy or prep.scenario.policy
+    data = planning_data(prep, forecast, name)
     step(f"planning with the {name} policy")
     t0 = time.perf_counter()
     result = run_policy(name, data, prep.scenario.solver)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecast.base import Forecast
+from forecast.base import Forecast, quantile_per_row
+from planner.service import Scope, planning_levels
 
 WEEKS_PER_YEAR = 52.0
 
@@ -26,9 +27,13 @@ class PlanningData:
     whole packs), ``holding_cost`` h_s (per unit-week), ``shortage_cost`` b_s (per unit),
     ``line_cost`` k_s (per order line), ``service_level`` alpha_s, ``on_hand`` I0_s.
     Per supplier (length P): ``order_cost`` K_p, ``min_order_value`` MOV_p.
+    ``service_level`` is each SKU's fill-rate target (the scenario's unless items.csv sets one);
+    ``planning_level`` alpha_s the quantile the SKU is planned on to meet it (:mod:`planner.service`).
     Per SKU-week ``[S, H]``: ``open_arrivals`` O[s,t], ``demand_mean`` E[D[s,t]],
     ``target_cum`` Q_{D[s,1..t]}(alpha_s), ``storage_cum`` Q_{D[s,1..t]}(storage quantile).
     Per week (length H): ``capacity`` Cap_t and ``budget`` B_t (``None`` = unconstrained).
+    ``lead_time_sd`` sigma_L per SKU (its supplier's; :mod:`planner.leadtime`): the service target
+    is read on demand over the uncertain lead time.
     ``shortfall_penalty`` P_s: cost per unit-week below the service target in weeks t >= L_s.
     """
 
@@ -57,6 +62,9 @@ class PlanningData:
     budget: np.ndarray | None
     forecast: Forecast
     shortfall_penalty: np.ndarray  # [S] per unit-week short of the service target (optimiser)
+    planning_level: np.ndarray | None = None  # [S] alpha_s (None: the service level itself)
+    lead_time_sd: np.ndarray | None = None  # [S] sigma_L of the SKU's supplier, weeks (None: certain)
+    expected_fill: float | None = None  # the fill rate the planning levels give on the forecast
 
     @property
     def n_skus(self) -> int:
@@ -93,8 +101,13 @@ def build_planning_data(
     capacity: list[float] | None,
     budget: list[float] | None,
     penalty_factor: float = 100.0,
+    service_scope: Scope | None = "portfolio",
 ) -> PlanningData:
-    """Assemble :class:`PlanningData`; ``items`` and ``forecast`` must list the same SKUs in order."""
+    """Assemble :class:`PlanningData`; ``items`` and ``forecast`` must list the same SKUs in order.
+
+    ``service_scope``: how the planning levels meet the fill-rate targets (:func:`planning_levels`);
+    None plans every SKU on its service level itself.
+    """
     if list(items.index) != list(forecast.skus):
         raise ValueError("items and forecast must list the same SKUs in the same order")
     weeks = forecast.weeks
@@ -105,33 +118,75 @@ def build_planning_data(
     unit_cost = items["unit_cost"].to_numpy(dtype=float)
     alpha = items["service_level"].fillna(service_level).to_numpy(dtype=float)
     shortage = items["shortage_cost"].fillna(pd.Series(unit_cost * shortage_cost_factor, index=items.index))
+    lead_time = sup["lead_time_weeks"].to_numpy(dtype=int)[supplier_idx]
+    lead_sd = sup.reindex(columns=["lead_time_sd_weeks"])["lead_time_sd_weeks"].fillna(0.0).to_numpy(float)
+    lead_sd = lead_sd[supplier_idx]
+    on_hand_arr = on_hand.reindex(items.index).fillna(0.0).to_numpy(dtype=float)
+    open_arrivals = _open_arrivals(open_orders, list(items.index), weeks)
+    min_units = min_order_units(items["moq"].to_numpy(dtype=float), pack)
+    holding = holding_cost_per_week(items, holding_rate)
+    line_cost = items["order_cost"].fillna(0.0).to_numpy(dtype=float)
+    level, expected = alpha, None
+    if service_scope is not None:
+        plan = planning_levels(
+            forecast.paths,
+            on_hand=on_hand_arr,
+            open_arrivals=open_arrivals,
+            lead_time=lead_time,
+            pack=pack,
+            min_units=min_units,
+            holding_cost=holding,
+            order_cost=sup["order_cost"].to_numpy(dtype=float)[supplier_idx] + line_cost,
+            target=service_level,
+            floors=items["service_level"].to_numpy(dtype=float),
+            scope=service_scope,
+            lead_time_sd=lead_sd,
+        )
+        level, expected = plan.alpha, plan.expected_fill
     return PlanningData(
         skus=list(items.index),
         weeks=weeks,
         suppliers=supplier_names,
         supplier_idx=supplier_idx,
-        lead_time=sup["lead_time_weeks"].to_numpy(dtype=int)[supplier_idx],
+        lead_time=lead_time,
         unit_cost=unit_cost,
         unit_volume=items["unit_volume"].to_numpy(dtype=float),
         pack=pack,
-        min_units=min_order_units(items["moq"].to_numpy(dtype=float), pack),
-        holding_cost=holding_cost_per_week(items, holding_rate),
+        min_units=min_units,
+        holding_cost=holding,
         shortage_cost=shortage.to_numpy(dtype=float),
-        line_cost=items["order_cost"].fillna(0.0).to_numpy(dtype=float),
+        line_cost=line_cost,
         service_level=alpha,
-        on_hand=on_hand.reindex(items.index).fillna(0.0).to_numpy(dtype=float),
+        on_hand=on_hand_arr,
         order_cost=sup["order_cost"].to_numpy(dtype=float),
         min_order_value=sup["min_order_value"].fillna(0.0).to_numpy(dtype=float),
-        open_arrivals=_open_arrivals(open_orders, list(items.index), weeks),
+        open_arrivals=open_arrivals,
         demand_mean=forecast.mean,
-        target_cum=forecast.cumulative_quantile(alpha),
+        target_cum=_targets(forecast, level, lead_sd, lead_time, from_paths=service_scope is not None),
         storage_cum=forecast.cumulative_quantile(storage_quantile),
         storage_quantile=storage_quantile,
         capacity=None if capacity is None else np.asarray(capacity, dtype=float),
         budget=None if budget is None else np.asarray(budget, dtype=float),
         forecast=forecast,
         shortfall_penalty=penalty_factor * (unit_cost + shortage.to_numpy(dtype=float)),
+        planning_level=level,
+        expected_fill=expected,
+        lead_time_sd=lead_sd,
     )
+
+
+def _targets(
+    forecast: Forecast, level: np.ndarray, lead_sd: np.ndarray, lead_time: np.ndarray, from_paths: bool
+) -> np.ndarray:
+    """``Q_{D[s,1..t]}(level_s)`` ``[S, H]`` from the stored cumulative quantiles, or from the paths
+    (``from_paths``: levels the forecast does not store); with uncertain lead times always from
+    the paths, on demand through week ``t + delta`` (:func:`planner.leadtime.lead_time_cumulative`)."""
+    if not np.any(lead_sd > 0):
+        return forecast.cumulative_quantile_at(level) if from_paths else forecast.cumulative_quantile(level)
+    from planner.leadtime import lead_time_cumulative
+
+    cum = lead_time_cumulative(forecast.paths, lead_sd, lead_time)
+    return np.maximum.accumulate(quantile_per_row(cum, level), axis=1)
 
 
 def _open_arrivals(open_orders: pd.DataFrame, skus: list[str], weeks: pd.DatetimeIndex) -> np.ndarray:

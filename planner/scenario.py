@@ -126,9 +126,9 @@ class SupplierChange(_Strict):
 class ForecastSpec(_Strict):
     """Which forecaster feeds the plan and what it must deliver."""
 
-    model: Literal["baseline", "seasonal_naive", "croston", "lightgbm", "lstm", "ensemble", "file"] = (
-        "ensemble"
-    )
+    model: Literal[
+        "baseline", "seasonal_naive", "croston", "bootstrap", "lightgbm", "lstm", "ensemble", "file"
+    ] = "ensemble"
     path: Location | None = None
     params: dict[str, Any] = Field(default_factory=dict, description="constructor arguments of the model")
     load: Location | None = Field(
@@ -217,7 +217,7 @@ class ComputeSettings(_Strict):
         return self
 
 
-BacktestPolicy = Literal["optimizer", "classical", "base_stock", "perfect_foresight"]
+BacktestPolicy = Literal["optimizer", "classical", "base_stock", "perfect_foresight", "textbook"]
 
 
 class BacktestSpec(_Strict):
@@ -227,7 +227,9 @@ class BacktestSpec(_Strict):
     between forecaster fits (in between a fitted model forecasts from the newer history without
     retraining; 1 = refit at every origin); ``policies``: which to run side by side;
     ``time_limit_s``: the optimiser's limit per origin (default ``solver.time_limit_s``);
-    ``base_stock_window``: weeks of history behind the base-stock policy's empirical quantiles.
+    ``base_stock_window``: weeks of history behind the base-stock policy's empirical quantiles and
+    the textbook policy's mean and standard deviation; ``textbook_z``: the textbook reorder-point
+    policy's safety factors (``textbook`` in ``policies`` runs once per factor, as a frontier).
     """
 
     origins: Annotated[Int, Field(ge=1, le=156)] = 12
@@ -237,6 +239,9 @@ class BacktestSpec(_Strict):
     )
     time_limit_s: Annotated[Float, Field(gt=0, le=7 * 24 * 3600)] | None = None
     base_stock_window: Annotated[Int, Field(ge=2, le=520)] = 52
+    textbook_z: Annotated[list[Annotated[Float, Field(ge=0, le=5)]], Field(min_length=1)] = Field(
+        default_factory=lambda: [1.645], description="safety factors of the textbook policy, one run each"
+    )
 
 
 class Scenario(_Strict):
@@ -249,6 +254,7 @@ class Scenario(_Strict):
     horizon_weeks: Annotated[Int, Field(ge=1, le=156)] = 26
     policy: Literal["optimizer", "classical"] = "optimizer"
     service_level: Probability = 0.95
+    service_scope: Literal["portfolio", "sku"] = "portfolio"
     holding_rate: Annotated[Float, Field(ge=0, le=100)] = Field(
         0.25, description="annual fraction of unit cost"
     )

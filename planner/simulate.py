@@ -24,8 +24,9 @@ KPIs per path (columns of :attr:`SimulationResult.paths`):
   sum h_s * end-of-week stock, ``shortage_cost`` (above), ``total_cost``;
 - ``fill_rate``: units of demand served in the week they were demanded / units demanded,
   over all SKUs (1 when there is no demand); backorders filled later do not count;
-- ``cycle_service``: share of all SKU-weeks without unmet demand (weeks with zero demand
-  count as served), ``stockout_weeks``: SKU-weeks with unmet demand (> 1e-9 units);
+- ``cycle_service``: share of the SKU-weeks with demand whose demand was met in full in the
+  week (1 when there is no demand), ``stockout_weeks``: SKU-weeks with unmet demand (> 1e-9
+  units);
 - ``avg_inventory_value``: mean over weeks of sum_s c_s * end-of-week stock;
 - ``inventory_turnover``: annualised, (cost of goods shipped x 52 / H) / avg_inventory_value,
   with cost of goods shipped ``cogs`` = sum c_s * units leaving stock (backorders included);
@@ -48,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from planner.accounting import STOCKOUT_TOL, arrivals, order_costs, replay_weeks
+from planner.leadtime import delayed_receipts, draw_delays
 from planner.problem import WEEKS_PER_YEAR, PlanningData
 
 __all__ = ["KPIS", "SimulationResult", "UnmetDemand", "simulate"]
@@ -87,6 +89,7 @@ _WEEKLY = (
     "served_now",
     "unmet",
     "stockouts",
+    "demand_weeks",
     "holding",
     "shortage",
     "inventory_value",
@@ -104,7 +107,8 @@ class SimulationResult:
 
     ``paths``: one row per path (``path`` and the :data:`KPIS` columns);
     ``summary``: one row per KPI (``kpi, mean, p10, p50, p90``);
-    ``weekly``: one row per week: ``spend`` (purchase value by order week), ``receipts_value``,
+    ``weekly``: one row per week: ``spend`` (purchase value by order week), ``receipts_value``
+    (mean over paths),
     mean ``demand``, ``served``, ``unmet``, ``backlog``, inventory value and storage use
     (mean, p10, p50, p90 across paths), ``capacity`` and ``overflow_share`` (share of paths
     above capacity);
@@ -135,6 +139,8 @@ def simulate(
     *,
     unmet_demand: UnmetDemand = "lost_sales",
     max_chunk_cells: int = MAX_CHUNK_CELLS,
+    delays: np.ndarray | None = None,
+    seed: int = 0,
 ) -> SimulationResult:
     """Replay ``orders`` ``[S, H]`` against demand and return per-path KPIs and their summaries.
 
@@ -142,6 +148,10 @@ def simulate(
     an array ``[S, N, H]`` of paths, or actual demand ``[S, H]`` (one path). SKUs are stepped
     in chunks of at most ``max_chunk_cells`` SKU-path cells, so memory stays at a few
     arrays of that size whatever the number of SKUs.
+
+    Deliveries: on time, unless the SKU's supplier has a lead-time deviation (``data.lead_time_sd``):
+    then every order line arrives ``delays[s, t, n]`` weeks late (or early) on path n, drawn from a
+    generator seeded with ``seed`` unless given (:mod:`planner.leadtime`).
     """
     if unmet_demand not in get_args(UnmetDemand):
         raise ValueError(f"unmet_demand must be one of {get_args(UnmetDemand)}, got {unmet_demand!r}")
@@ -155,6 +165,12 @@ def simulate(
         )
     n = paths.shape[1]
     receipts = arrivals(data, orders)  # [S, H]
+    sd = data.lead_time_sd
+    if delays is None and sd is not None and np.any(sd > 0):
+        delays = draw_delays(sd, data.lead_time, (h, n), np.random.default_rng(seed))
+    if delays is not None:
+        delays = np.broadcast_to(delays.reshape(s_count, h, -1), (s_count, h, n))
+        receipts = data.open_arrivals[:, None, :] + delayed_receipts(orders, data.lead_time, delays)
     weekly, per_sku = _replay(data, receipts, paths, unmet_demand == "backorders", max_chunk_cells)
     log.info("simulated %d SKUs x %d weeks x %d paths (%s)", s_count, h, n, unmet_demand)
     path_kpis = _path_kpis(data, orders, weekly)
@@ -192,6 +208,7 @@ def _replay(
             weekly["served_now"][t] += w.served_now.sum(axis=0)
             weekly["unmet"][t] += w.unmet.sum(axis=0)
             weekly["stockouts"][t] += stockout.sum(axis=0)
+            weekly["demand_weeks"][t] += (w.demand > STOCKOUT_TOL).sum(axis=0)
             weekly["holding"][t] += hc @ w.end_stock
             weekly["shortage"][t] += bc @ charged
             weekly["inventory_value"][t] += c @ w.end_stock
@@ -242,7 +259,7 @@ def _path_kpis(data: PlanningData, orders: np.ndarray, weekly: dict[str, np.ndar
         served_units=total["served_now"],
         unmet_units=total["unmet"],
         fill_rate=_ratio(total["served_now"], total["demand"], 1.0),
-        cycle_service=1.0 - total["stockouts"] / (data.n_skus * h),
+        cycle_service=1.0 - _ratio(total["stockouts"], total["demand_weeks"], 0.0),
         stockout_weeks=total["stockouts"],
         avg_inventory_value=avg_value,
         cogs=total["cogs"],
@@ -277,7 +294,7 @@ def _weekly_frame(
         {
             "week": data.weeks.strftime("%Y-%m-%d"),
             "spend": data.unit_cost @ orders,
-            "receipts_value": data.unit_cost @ receipts,
+            "receipts_value": data.unit_cost @ (receipts.mean(axis=1) if receipts.ndim == 3 else receipts),
             "demand": weekly["demand"].mean(axis=1),
             "served": weekly["served_now"].mean(axis=1),
             "unmet": weekly["unmet"].mean(axis=1),

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from click.testing import Result
 
+from forecast.segments import DEMAND_CLASSES
+
 TINY_LGB = {"model": "lightgbm", "n_paths": 50, "params": {"num_rounds": 10, "max_rows": 3000}}
 
 
@@ -33,7 +35,8 @@ def test_forecast_writes_the_file_format_cumulative_paths_and_model(forecasted: 
         "paths.parquet",
     ]
     fc = pd.read_csv(out / "forecasts.csv")
-    assert list(fc.columns[:4]) == ["sku", "week", "horizon", "mean"]
+    assert list(fc.columns[:5]) == ["sku", "week", "horizon", "class", "mean"]
+    assert set(fc["class"]) <= set(DEMAND_CLASSES)
     assert {"q0.05", "q0.5", "q0.95"} <= set(fc.columns)
     assert len(fc) == 240 * 8 and fc["week"].min() == "2026-11-16"
     qcols = sorted((c for c in fc.columns if c.startswith("q")), key=lambda c: float(c[1:]))
@@ -89,10 +92,11 @@ def test_backtest_forecast_prints_and_writes_metrics(
         "seasonal_naive,baseline,croston",
     )
     assert result.exit_code == 0, result.output
-    assert "WQL" in result.output and "intermittent SKUs" in result.output
+    assert "WQL" in result.output and "all SKUs, demand over lead time + 1 week" in result.output
     metrics = pd.read_csv(tmp_path / "bt" / "backtest_metrics.csv")
-    assert set(metrics["model"]) == {"seasonal_naive", "baseline", "croston"}
-    assert set(metrics["segment"]) == {"all", "smooth", "intermittent"}
+    assert set(metrics["model"]) == {"seasonal_naive", "baseline", "croston", "empirical lead time"}
+    assert set(metrics["target"]) == {"weekly", "lead_time"}
+    assert "all" in set(metrics["class"]) and set(metrics["class"]) <= {"all", *DEMAND_CLASSES}
     assert metrics["wql"].between(0, 2).all()
     bad = cli("backtest-forecast", scenario, "--out", tmp_path / "x", "--models", "prophet")
     assert bad.exit_code == 1 and "unknown model(s): prophet" in bad.output

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.backtest import origins, run_backtest
+from forecast.backtest import EMPIRICAL_LEAD_TIME, origins, run_backtest
 from forecast.base import Forecast
 from forecast.baselines import CrostonForecaster, SeasonalNaiveForecaster
 from forecast.metrics import evaluate, pinball, scale_mase, scale_pinball, summarise
+from forecast.segments import DEMAND_CLASSES
 
 W = pd.Timedelta(weeks=1)
 START = pd.Timestamp("2024-01-01")  # a Monday
@@ -216,7 +217,7 @@ def test_run_backtest_two_baselines() -> None:
     assert len(result.timings) == 4 and (result.timings[["fit_s", "predict_s"]] >= 0).all().all()
     # 2 models x 2 origins x 2 SKUs x 4 weeks x 7 levels, minus the censored week (2 models x 7 levels)
     assert len(result.points) == 2 * 2 * 2 * 4 * 7 - 2 * 7
-    assert set(result.points["segment"]) == {"smooth", "intermittent"}
+    assert set(result.points["class"]) <= set(DEMAND_CLASSES) and set(result.points["target"]) == {"weekly"}
     assert (result.points["week"] >= result.points["origin"]).all()
     # the metrics are the summary of the points
     table = result.table()
@@ -240,6 +241,31 @@ def test_run_backtest_two_baselines() -> None:
     )
     totals = result.timings.groupby("model")["fit_s"].sum()
     assert table.set_index("model")["fit s"].to_dict() == pytest.approx(totals.to_dict())
-    per_segment = result.metrics[result.metrics["segment"] != "all"]
-    assert len(per_segment) == 4 and per_segment["fit_s"].isna().all()
+    per_class = result.metrics[result.metrics["class"] != "all"]
+    assert len(per_class) == 2 * result.points["class"].nunique() and per_class["fit_s"].isna().all()
     assert np.isfinite(table[["WQL", "scaled pinball", "MASE", "MAE", "RMSE", "cov80"]].to_numpy()).all()
+
+
+def test_lead_time_target_sums_the_lead_time_and_has_an_empirical_reference() -> None:
+    """SKU A (lead time 1): demand over 2 weeks from the origin against the cumulative quantiles at
+    week 2; the reference is the empirical quantiles of A's rolling 2-week sums."""
+    units = [1, 3, 2, 4, 0, 6, 5, 7]
+    hist = history_frame({"A": units})
+    first = hist["week"].min() + 6 * W  # origin: weeks 7 and 8 (5 + 7 = 12) are forecast
+    result = run_backtest(
+        hist,
+        {"sba": lambda: CrostonForecaster(n_paths=40)},
+        [first],
+        horizon=1,
+        levels=[0.1, 0.5, 0.9],
+        lead_time=pd.Series({"A": 1}),
+    )
+    lead = result.points[result.points["target"] == "lead_time"]
+    model = lead[lead["model"] == "sba"]
+    assert (model["y"] == 12.0).all() and (model["horizon"] == 2).all() and len(model) == 3
+    ref = lead[lead["model"] == EMPIRICAL_LEAD_TIME].set_index("level")["q"]
+    sums = np.convolve(units[:6], np.ones(2), mode="valid")  # 4, 5, 6, 4, 6
+    np.testing.assert_allclose(ref.to_numpy(), np.quantile(sums, [0.1, 0.5, 0.9]))
+    weekly = result.points[result.points["target"] == "weekly"]
+    assert set(weekly["model"]) == {"sba"} and (weekly["horizon"] == 1).all()
+    assert set(result.metrics["target"]) == {"weekly", "lead_time"}

@@ -252,7 +252,10 @@ def test_ensemble_weights_favour_the_better_member_and_round_trip(tmp_path: Path
     clone._new_member = _members_with(clone, [good, bad])  # type: ignore[method-assign]
     clone.load_state(folder)
     skus = sorted(hist["sku"].unique())
-    np.testing.assert_array_equal(model.predict_quantiles(skus, 6), clone.predict_quantiles(skus, 6))
+    weeks = pd.date_range(hist["week"].max() + pd.Timedelta(days=7), periods=6, freq="7D")
+    np.testing.assert_array_equal(
+        model.predict(skus, weeks, LEVELS).paths, clone.predict(skus, weeks, LEVELS).paths
+    )
 
 
 def _members_with(model: EnsembleForecaster, params: list[dict]) -> object:
@@ -261,6 +264,8 @@ def _members_with(model: EnsembleForecaster, params: list[dict]) -> object:
 
     def make(name: str) -> LightGBMForecaster:
         p = params[next(calls) % len(params)]
-        return LightGBMForecaster(quantiles=model.quantiles, max_horizon=model.max_horizon, **p)
+        return LightGBMForecaster(
+            quantiles=model.quantiles, max_horizon=model.max_horizon, **{**p, "n_paths": model.n_paths}
+        )
 
     return make

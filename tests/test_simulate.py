@@ -164,9 +164,10 @@ def test_lost_sales_costs_equal_the_planners_accounting(deterministic: bool) -> 
     assert summary["purchase_cost"] == pytest.approx(expected["purchase"], rel=1e-12)
     assert summary["ordering_cost"] == pytest.approx(expected["ordering"], rel=1e-12)
     assert summary["total_cost"] == pytest.approx(expected["total"], rel=1e-12)
-    # the plan summary's service figures (planner.export.summary) are the simulator's means
-    assert summary["cycle_service"] == pytest.approx(1 - outcome.stockout_prob.mean(), rel=1e-12)
+    # the plan summary's service figures (planner.export.summary) are the simulator's on one path
     if deterministic:
+        demand_weeks = (data.forecast.paths > 0).sum()
+        assert summary["cycle_service"] == pytest.approx(1 - outcome.stockout_prob.sum() / demand_weeks)
         assert summary["fill_rate"] == pytest.approx(1 - outcome.short.sum() / outcome.demand.sum())
     assert expected["shortage"] > 0 and expected["holding"] > 0  # the instance exercises both
 

@@ -1,0 +1,127 @@
+"""A bootstrap forecaster for intermittent demand (Willemain, Smart & Schwarz 2004).
+
+Each SKU's demand is two processes, both read from its last ``window`` uncensored weeks from its
+first sale:
+
+- **occurrence**: whether a week has demand follows a two-state Markov chain with transition
+  probabilities ``p01 = P(demand | none last week)`` and ``p11 = P(demand | demand last week)``;
+- **size**: a week with demand draws a size from the SKU's past non-zero sizes, jittered as
+  ``x + Z sqrt(x)`` (Z standard normal; kept where positive), so that sizes not seen yet occur.
+
+Parameter uncertainty (Prak & Teunter 2019) enters every path: each path draws its own ``p01``
+and ``p11`` from their Beta posteriors (Jeffreys prior) and scales its sizes by a factor drawn
+for the mean size (log-normal with the standard error of the mean of the sizes). A SKU with a
+short or sparse history thus gets wide forecasts, not confidently wrong ones.
+
+Paths are sequences, so demand over several weeks (a lead time) comes from sums along paths,
+with the runs and gaps the Markov chain carries, not from independent weeks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Self
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from forecast.base import Forecast, Forecaster
+from forecast.baselines import _sku_blocks, sku_rng
+from forecast.params import Bool, Int, NPaths, Seed
+
+PRIOR = 0.5  # Jeffreys Beta(1/2, 1/2) on each transition probability
+
+
+def _transitions(occurred: np.ndarray) -> tuple[int, int, int, int]:
+    """Counts (n00, n01, n10, n11) of consecutive-week transitions of a 0/1 sequence."""
+    prev, nxt = occurred[:-1], occurred[1:]
+    return (
+        int(np.sum(~prev & ~nxt)),
+        int(np.sum(~prev & nxt)),
+        int(np.sum(prev & ~nxt)),
+        int(np.sum(prev & nxt)),
+    )
+
+
+def bootstrap_paths(
+    units: np.ndarray, horizon: int, n_paths: int, rng: np.random.Generator, jitter: bool = True
+) -> np.ndarray:
+    """Sample paths ``[n_paths, horizon]`` of one SKU's future weekly demand from its past weekly
+    ``units`` (uncensored, oldest first; see the module docstring)."""
+    units = np.asarray(units, dtype=float)
+    occurred = units > 0
+    if not occurred.any():
+        return np.zeros((n_paths, horizon))
+    n00, n01, n10, n11 = _transitions(occurred)
+    p01 = rng.beta(n01 + PRIOR, n00 + PRIOR, size=n_paths)
+    p11 = rng.beta(n11 + PRIOR, n10 + PRIOR, size=n_paths)
+    sizes = units[occurred]
+    whole = bool(np.all(sizes == np.round(sizes)))
+    spread = sizes.std() / sizes.mean() / np.sqrt(sizes.size) if sizes.size > 1 else 1.0
+    level = np.exp(rng.normal(-0.5 * spread**2, spread, size=n_paths))  # mean 1
+    state = np.full(n_paths, occurred[-1])
+    paths = np.zeros((n_paths, horizon))
+    for t in range(horizon):
+        state = rng.random(n_paths) < np.where(state, p11, p01)
+        x = sizes[rng.integers(0, sizes.size, size=n_paths)] * level
+        if jitter:
+            moved = x + rng.standard_normal(n_paths) * np.sqrt(x)
+            x = np.where(moved > 0, np.round(moved) if whole else moved, x)
+        paths[:, t] = np.where(state, x, 0.0)
+    return paths
+
+
+class BootstrapForecaster(Forecaster):
+    """Markov-chain occurrence and resampled, jittered sizes with parameter uncertainty."""
+
+    name = "bootstrap"
+
+    def __init__(
+        self,
+        window: Annotated[Int, Field(ge=8, le=520)] = 104,
+        jitter: Bool = True,
+        n_paths: NPaths = 500,
+        seed: Seed = 0,
+    ):
+        self.window = window
+        self.jitter = jitter
+        self.n_paths = n_paths
+        self.seed = seed
+
+    def fit(
+        self,
+        history: pd.DataFrame,
+        *,
+        attributes: pd.DataFrame | None = None,
+        events: pd.DataFrame | None = None,
+    ) -> Self:
+        """Keep each SKU's last ``window`` uncensored weeks from its first sale."""
+        self.units_: dict[str, np.ndarray] = {}
+        history, skus, bounds = _sku_blocks(history)
+        units = history["units"].to_numpy(dtype=float)
+        ok = history["stockout"].to_numpy() == 0
+        for sku, a, b in zip(skus, bounds[:-1], bounds[1:], strict=True):
+            seen = units[a:b][ok[a:b]]
+            sold = np.flatnonzero(seen > 0)
+            start = max(sold[0] if sold.size else len(seen), len(seen) - self.window)
+            self.units_[str(sku)] = seen[start:]
+        self.last_week_ = pd.Timestamp(history["week"].max())
+        self.fitted_ = True
+        return self
+
+    def predict(self, skus: Sequence[str], weeks: pd.DatetimeIndex, levels: Sequence[float]) -> Forecast:
+        """Paths from the end of the history; weeks after a gap are forecast through the gap."""
+        self._check_fitted()
+        weeks = pd.DatetimeIndex(weeks)
+        gap = max(0, (weeks[0] - self.last_week_).days // 7 - 1)
+        paths = np.zeros((len(skus), self.n_paths, len(weeks)), dtype=np.float32)
+        for i, sku in enumerate(skus):
+            past = self.units_.get(sku)
+            if past is None:
+                continue
+            draws = bootstrap_paths(
+                past, gap + len(weeks), self.n_paths, sku_rng(self.seed, sku), self.jitter
+            )
+            paths[i] = draws[:, gap:]
+        return Forecast.from_paths(skus, weeks, levels, paths, self.name)
