@@ -7,9 +7,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.special import ndtr
 
-from forecast.calibration import horizon_correlation, level_map, pit, recalibrate
+from forecast.calibration import (
+    cumulative_miscalibration,
+    level_map,
+    level_shock,
+    path_pit,
+    recalibrate_paths,
+)
 from forecast.ensemble import EnsembleForecaster
 from forecast.features import design, make_panel, origin_features
 from forecast.gbm import LightGBMForecaster
@@ -125,39 +130,42 @@ def test_history_rho_finds_shared_level_shocks() -> None:
     assert history_rho(white) < 0.1
 
 
-def test_recalibration_fixes_an_overconfident_forecast() -> None:
-    """Forecast says N(0, 1) quantiles; truth is N(0, 2): recalibration widens the interval."""
+def test_recalibration_fixes_overconfident_paths_and_keeps_their_ranks() -> None:
+    """Paths say N(100, 1) each week; the truth is N(100, 2): the level map widens every week's values
+    to cover 80 % again, and each path keeps its rank in every week."""
     rng = np.random.default_rng(0)
-    levels = np.array([0.05, 0.1, 0.5, 0.9, 0.95])
-    z = np.array([-1.6449, -1.2816, 0.0, 1.2816, 1.6449])
-    q = np.tile(100 + z, (4000, 1))
-    y = 100 + 2 * rng.standard_normal(4000)
-    u = pit(levels, q, y, rng)
-    assert np.mean((y >= q[:, 1]) & (y <= q[:, 3])) < 0.6
+    paths = 100 + rng.standard_normal((1, 4000, 3))
+    y = 100 + 2 * rng.standard_normal((1, 3))
+    levels = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    actuals = 100 + 2 * rng.standard_normal((4000, 3))
+    u = np.concatenate([path_pit(paths, a[None, :], rng).ravel() for a in actuals[:400]])
     mapped = level_map(u, levels)
-    assert mapped[1] < 0.05 and mapped[3] > 0.95
-    y2 = 100 + 2 * rng.standard_normal(4000)
-    new_q = recalibrate(levels, q[:, None, :], mapped)[:, 0, :]
-    cover = np.mean((y2 >= new_q[:, 1]) & (y2 <= new_q[:, 3]))
-    assert 0.75 < cover < 0.85
-
-
-@pytest.mark.parametrize("rho", [0.0, 0.3, 0.7])
-def test_horizon_correlation_recovers_the_copula_correlation(rho: float) -> None:
-    rng = np.random.default_rng(1)
-    z = np.sqrt(rho) * rng.standard_normal((3000, 1)) + np.sqrt(1 - rho) * rng.standard_normal((3000, 13))
-    u = ndtr(z)
-    u[:, 10:] = np.nan  # some weeks censored
-    assert horizon_correlation(u) == pytest.approx(rho, abs=0.05)
+    assert np.interp(0.1, levels, mapped) < 0.05 and np.interp(0.9, levels, mapped) > 0.95
+    wide = recalibrate_paths(paths, levels, mapped)
+    lo, hi = np.quantile(wide[0], [0.1, 0.9], axis=0)
+    cover = ((actuals >= lo) & (actuals <= hi)).mean()
+    assert 0.75 < cover < 0.85 and y.shape == (1, 3)
+    order = np.argsort(paths[0], axis=0)  # ranks kept: in the original order, values never decrease
+    assert (np.diff(np.take_along_axis(wide[0], order, axis=0), axis=0) >= 0).all()
 
 
 def test_randomised_pit_spreads_ties_at_zero() -> None:
     rng = np.random.default_rng(0)
-    levels = np.array([0.1, 0.5, 0.9])
-    q = np.tile([0.0, 0.0, 3.0], (5000, 1))  # half the mass at zero
-    u = pit(levels, q, np.zeros(5000), rng)
-    assert u.min() >= 0.0 and u.max() <= 0.52
+    paths = np.where(np.arange(100) < 50, 0.0, 3.0)[None, :, None]  # half the mass at zero
+    u = np.concatenate([path_pit(paths, np.zeros((1, 1)), rng).ravel() for _ in range(4000)])
+    assert u.min() >= 0.0 and u.max() <= 0.5
     assert abs(u.mean() - 0.25) < 0.02
+
+
+def test_a_level_shock_widens_cumulative_demand_and_keeps_the_mean() -> None:
+    rng = np.random.default_rng(2)
+    paths = rng.poisson(5.0, size=(2, 4000, 13)).astype(np.float32)
+    shocked = level_shock(paths, ["A", "B"], 0.5, seed=0)
+    assert shocked.mean() == pytest.approx(paths.mean(), rel=0.03)
+    assert shocked.sum(axis=2).std() > 2 * paths.sum(axis=2).std()
+    y = rng.poisson(5.0 * rng.lognormal(-0.125, 0.5, size=(2, 1)), size=(2, 13)).astype(float)
+    assert cumulative_miscalibration(paths, y, (13,)) >= 0.0
+    np.testing.assert_array_equal(level_shock(paths, ["A", "B"], 0.0, seed=0), paths)
 
 
 @pytest.fixture(scope="module")
