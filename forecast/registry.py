@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from forecast.base import Forecaster
 from forecast.params import check_params
 
 if TYPE_CHECKING:
-    from planner.scenario import ForecastSpec
+    from forecast.spec import ForecastSpec
 
 QUANTILE_MODELS = ("lightgbm", "lstm", "ensemble")
 
@@ -29,6 +29,8 @@ CLASSES = {
     "file": "forecast.file_source:FileForecaster",
 }
 MODELS = tuple(CLASSES)
+ModelName = Literal[MODELS]  # type: ignore[valid-type]
+"""The model names a scenario may give (``forecast.model``); this registry is their one list."""
 
 
 def forecaster_class(name: str) -> type[Forecaster]:
@@ -60,15 +62,18 @@ def build_forecaster(name: str, params: dict[str, Any]) -> Forecaster:
     return forecaster_class(name)(**check_model_params(name, params))
 
 
-def make_forecaster(spec: ForecastSpec, horizon: int | None = None) -> Forecaster:
+def make_forecaster(
+    spec: ForecastSpec, horizon: int | None = None, file_rows: tuple[Any, list[float]] | None = None
+) -> Forecaster:
     """The (unfitted) forecaster for ``spec.model``, with ``spec.params`` on top of the defaults.
 
     Quantile models are trained on ``spec.quantiles`` and, when ``horizon`` is given, for
-    exactly that many weeks ahead.
+    exactly that many weeks ahead. ``file_rows``: a forecast file's validated rows and levels,
+    for model ``file`` (the planner's data layer reads the file).
     """
     kwargs: dict[str, Any] = {"n_paths": spec.n_paths, "seed": spec.seed}
     if spec.model == "file":
-        kwargs["path"] = spec.path
+        kwargs["path"] = str(spec.path)
     elif spec.model == "baseline":
         kwargs["window"] = spec.history_weeks
     elif spec.model in QUANTILE_MODELS:
@@ -76,4 +81,7 @@ def make_forecaster(spec: ForecastSpec, horizon: int | None = None) -> Forecaste
         if horizon is not None:
             kwargs["max_horizon"] = horizon
     kwargs.update(spec.params)
-    return build_forecaster(spec.model, kwargs)
+    model = build_forecaster(spec.model, kwargs)
+    if file_rows is not None and hasattr(model, "use"):
+        model.use(*file_rows)
+    return model

@@ -8,10 +8,10 @@ from pathlib import Path
 from forecast.backtest import BacktestResult, origins, run_backtest
 from forecast.base import Forecaster
 from forecast.registry import MODELS, make_forecaster
+from forecast.spec import ForecastSpec
 from planner.errors import Problem, ScenarioError
 from planner.io import StagedOutputs
 from planner.pipeline import Prepared, Step, manifest, prepare, quiet
-from planner.scenario import ForecastSpec
 
 DEFAULT_MODELS = ("seasonal_naive", "baseline", "croston", "lightgbm", "lstm", "ensemble")
 EVAL_LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)

@@ -17,24 +17,11 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
 
-from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 from upath import UPath
 
+from forecast.spec import Location, PathOrURL, as_location, is_url, parse_location
 from planner.errors import DataError, Problem
-
-PathOrURL = str | os.PathLike[str]
-
-
-def is_url(text: PathOrURL) -> bool:
-    """Whether ``text`` names a location by URL (``protocol://...``) rather than a local path."""
-    return isinstance(text, str | UPath) and "://" in str(text)
-
-
-def as_location(where: PathOrURL) -> UPath:
-    """``where`` as a :class:`UPath`: a URL as given, a local path as it is (not resolved)."""
-    return where if isinstance(where, UPath) else UPath(where)
 
 
 def absolute(where: PathOrURL) -> UPath:
@@ -100,25 +87,14 @@ def local_copy(where: UPath) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def parse_location(value: Any) -> UPath:
-    """``value`` as a :class:`UPath`; ValueError saying what to write when it is neither a path nor a
-    URL of a known protocol."""
-    if not isinstance(value, str | os.PathLike) or not str(value).strip():
-        raise ValueError("must be a path or a URL (e.g. data/ or s3://bucket/data)")
-    try:
-        return as_location(value)
-    except ValueError:
-        protocol = str(value).split("://", 1)[0]
-        raise ValueError(
-            f"'{protocol}://' is not a storage protocol fsspec knows: give a local path or a URL "
-            "such as s3://bucket/data, gs://bucket/data or abfs://container/data"
-        ) from None
-
-
-Location = Annotated[
-    UPath,
-    PlainValidator(parse_location),
-    PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "description": "a local path or an fsspec URL"}),
+__all__ = [
+    "Location",
+    "PathOrURL",
+    "absolute",
+    "as_location",
+    "found",
+    "is_url",
+    "local_copy",
+    "parse_location",
+    "reaching",
 ]
-"""A pydantic field type: a path or URL, kept as a :class:`UPath`, written back as its string."""

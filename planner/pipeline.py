@@ -33,6 +33,7 @@ from planner.classical import plan_classical
 from planner.data import Dataset, check_open_orders, load_actuals, load_dataset
 from planner.errors import ForecastError, PlannerError, Problem, ScenarioError
 from planner.export import projection_frame, purchase_plan, summary
+from planner.forecast_file import read_forecast_file
 from planner.io import StagedOutputs, file_sha256
 from planner.kpis import sku_kpis
 from planner.location import PathOrURL, absolute, local_copy, reaching
@@ -85,6 +86,7 @@ class Prepared:
     history: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
+    forecast_file: tuple[pd.DataFrame, list[float]] | None = None  # model 'file': its rows, levels
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ def prepare(
     items = apply_item_changes(scenario, dataset.items)
     suppliers = apply_supplier_changes(scenario, dataset.suppliers)
     check_memory(scenario, len(items), source)
+    rows = read_forecast_file(scenario.forecast.path) if scenario.forecast.model == "file" else None
     return Prepared(
         scenario,
         source,
@@ -153,6 +156,7 @@ def prepare(
             *_history_gap_warnings(plan_start, dataset, source),
             *_horizon_warnings(scenario, items, suppliers, source),
         ],
+        forecast_file=rows,
     )
 
 
@@ -278,9 +282,8 @@ def fit_forecaster(prep: Prepared, step: Step = quiet) -> Forecaster:
             step(f"loading the forecast model in {spec.load}")
             return update_forecaster(prep, load_saved_model(spec.load, prep.history))
         step(f"forecasting with '{spec.model}'")
-        return make_forecaster(spec, horizon=lead + len(prep.weeks)).fit(
-            prep.history, **forecast_context(prep)
-        )
+        model = make_forecaster(spec, horizon=lead + len(prep.weeks), file_rows=prep.forecast_file)
+        return model.fit(prep.history, **forecast_context(prep))
 
 
 def forecast_context(prep: Prepared) -> dict[str, pd.DataFrame]:

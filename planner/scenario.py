@@ -8,7 +8,6 @@ URLs (:mod:`planner.location`). Every error names the file and the key.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,16 +19,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from forecast.params import Float, Int, Levels, NPaths, Seed
-from forecast.quantile_model import DEFAULT_LEVELS
+from forecast.params import Float, Int, NPaths, Seed
+from forecast.spec import ForecastSpec, Location, is_url
 from planner.config import key_lines, parse_yaml_mapping, validation_problems
 from planner.errors import Problem, ScenarioError
-from planner.location import Location, is_url
 from planner.textio import TextError, decode_text, local_problem
 
 PATH_KEYS = (("data",), ("forecast", "path"), ("forecast", "load"))
@@ -120,58 +117,6 @@ class SupplierChange(_Strict):
     def _one_lead_time(self) -> SupplierChange:
         if self.lead_time_weeks is not None and self.lead_time_delta_weeks is not None:
             raise ValueError("give lead_time_weeks or lead_time_delta_weeks, not both")
-        return self
-
-
-class ForecastSpec(_Strict):
-    """Which forecaster feeds the plan and what it must deliver."""
-
-    model: Literal[
-        "baseline", "seasonal_naive", "croston", "bootstrap", "lightgbm", "lstm", "ensemble", "file"
-    ] = "ensemble"
-    path: Location | None = None
-    params: dict[str, Any] = Field(default_factory=dict, description="constructor arguments of the model")
-    load: Location | None = Field(
-        None, description="a model folder saved by 'planner forecast' to use unfitted"
-    )
-    quantiles: Levels = DEFAULT_LEVELS
-    history_weeks: Annotated[Int, Field(ge=4, le=520)] = Field(
-        52, description="recent weeks the baseline draws from"
-    )
-    n_paths: NPaths = Field(500, description="sample paths per SKU")
-    seed: Seed = 0
-
-    @field_validator("params")
-    @classmethod
-    def _known_params(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        """Every key a parameter of the model, of its type and within its bounds (checked here, so
-        ``validate`` catches what training would trip over)."""
-        from forecast.registry import check_model_params, model_parameters
-
-        model = info.data.get("model")
-        if model is None:  # the model name itself is wrong: reported on its own key
-            return params
-        allowed = model_parameters(model)
-        reserved = {"quantiles", "n_paths", "seed", "path", "max_horizon"}
-        for key in params:
-            if key in reserved:
-                raise ValueError(f"{key}: set it as forecast.{key} (max_horizon follows horizon_weeks)")
-            if key not in allowed:
-                hint = difflib.get_close_matches(str(key), allowed, n=1)
-                raise ValueError(
-                    f"{key} is not a parameter of model '{model}'"
-                    + (f" (did you mean '{hint[0]}'?)" if hint else "")
-                    + f"; allowed: {', '.join(a for a in allowed if a not in reserved)}"
-                )
-        check_model_params(model, params, prefix="")
-        return params
-
-    @model_validator(mode="after")
-    def _path_for_file(self) -> ForecastSpec:
-        if self.model == "file" and self.path is None:
-            raise ValueError("model 'file' needs 'path' (a CSV with sku, week, mean, q...)")
-        if self.model != "file" and self.path is not None:
-            raise ValueError(f"'path' is only used with model 'file', not '{self.model}'")
         return self
 
 

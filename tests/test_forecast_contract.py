@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from upath import UPath
 
 from forecast.base import Forecast, Forecaster
 from forecast.baselines import (
@@ -22,6 +23,7 @@ from forecast.gbm import LightGBMForecaster
 from forecast.lstm import LSTMForecaster
 from forecast.persist import load_forecaster, save_forecaster
 from planner.errors import DataError
+from planner.forecast_file import read_forecast_file
 
 LEVELS = [0.05, 0.1, 0.5, 0.9, 0.95]
 WEEKS = pd.date_range("2026-01-05", periods=8, freq="7D")
@@ -64,7 +66,9 @@ TINY_LSTM = {"window": 16, "epochs": 1, "units": (8, 4), "dense": 4, "stride": 4
 
 FACTORIES: dict[str, Callable[[Path], Forecaster]] = {
     "baseline": lambda tmp: EmpiricalQuantileForecaster(window=52, n_paths=300, seed=1),
-    "file": lambda tmp: FileForecaster(forecast_file(tmp), n_paths=300, seed=1),
+    "file": lambda tmp: FileForecaster(forecast_file(tmp), n_paths=300, seed=1).use(
+        *read_forecast_file(UPath(forecast_file(tmp)))
+    ),
     "seasonal_naive": lambda tmp: SeasonalNaiveForecaster(season=52, n_paths=300, seed=1),
     "croston_sba": lambda tmp: CrostonForecaster(method="sba", alpha=0.1, n_paths=300, seed=1),
     "croston_tsb": lambda tmp: CrostonForecaster(method="tsb", alpha=0.1, n_paths=300, seed=1),
@@ -169,17 +173,22 @@ def test_baseline_empirical_quantiles_match_history_without_season() -> None:
     assert set(np.unique(fc.paths)) <= set(units[10:])
 
 
+def _file_model(path: Path) -> FileForecaster:
+    """A file forecaster fed as the planner feeds it: the data layer reads and checks the file."""
+    return FileForecaster(path).use(*read_forecast_file(UPath(path))).fit(history())
+
+
 def test_deterministic_file_is_exact(tmp_path: Path) -> None:
     path = tmp_path / "det.csv"
     pd.DataFrame(
         {"sku": ["A"] * 3, "week": ["2026-01-05", "2026-01-12", "2026-01-14"], "mean": [90, 120, 80]}
     ).to_csv(path, index=False)
     with pytest.raises(DataError, match="duplicate sku and week"):  # 01-14 is in the week of 01-12
-        FileForecaster(path).fit(history())
+        _file_model(path)
     pd.DataFrame(
         {"sku": ["A"] * 3, "week": ["2026-01-05", "2026-01-12", "2026-01-19"], "mean": [90, 120, 80]}
     ).to_csv(path, index=False)
-    fc = FileForecaster(path).fit(history()).predict(["A"], WEEKS[:3], [0.5, 0.95])
+    fc = _file_model(path).predict(["A"], WEEKS[:3], [0.5, 0.95])
     np.testing.assert_allclose(fc.cum_quantiles[0, :, 1], [90, 210, 290])
     np.testing.assert_allclose(fc.quantiles[0, :, 0], [90, 120, 80])
 
@@ -190,12 +199,12 @@ def test_file_errors_name_file_line_and_column(tmp_path: Path) -> None:
         {"sku": ["A", "A"], "week": ["2026-01-05", "junk"], "mean": [1, -2], "q0.1": [3, 1], "q0.9": [2, 4]}
     ).to_csv(path, index=False)
     with pytest.raises(DataError) as exc:
-        FileForecaster(path).fit(history())
+        _file_model(path)
     text = str(exc.value)
     assert "bad.csv: line 3: column 'week': unparsable date" in text
     assert "bad.csv: line 3: column 'mean': must be a finite number >= 0" in text
     assert "bad.csv: line 2: quantiles decrease with the level (crossing)" in text
     missing = tmp_path / "short.csv"
     pd.DataFrame({"sku": ["A"], "week": ["2026-01-05"], "mean": [1.0]}).to_csv(missing, index=False)
-    with pytest.raises(DataError, match="no forecast for A 2026-01-12"):
-        FileForecaster(missing).fit(history()).predict(["A"], WEEKS[:2], [0.5])
+    with pytest.raises(ValueError, match="no forecast for A 2026-01-12"):
+        _file_model(missing).predict(["A"], WEEKS[:2], [0.5])
