@@ -25,7 +25,7 @@ run: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
-# Headless Chromium for the report's browser test (tests/test_report.py, marker `browser`):
+# Headless Chromium for the report's browser test (tests/reporting/test_report.py, marker `browser`):
 # installed from Debian when missing and we are root; otherwise that test is skipped.
 browser:
 	@if [ -x /usr/bin/chromium ]; then \

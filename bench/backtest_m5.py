@@ -2,7 +2,7 @@
 
 At each of the last ``--origins`` history weeks every policy plans on the forecast made from the
 weeks before it, commits that week's orders and the actual week is replayed (``planner backtest``;
-see planner/backtest.py for the accounting). M5 has no costs, lead times or MOQs: the importer's
+see planner/evaluation/backtest.py for the accounting). M5 has no costs, lead times or MOQs: the importer's
 documented assumptions (planner/assumptions/m5.yaml: one supplier per department, lead times 1 to
 8 weeks, order costs, minimum order values, packs, MOQs, cost and shortage ratios of the price)
 make the planning problem; the M5 scenario has no storage limit. Targets checked (issue 5):
@@ -29,8 +29,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planner.backtest import BacktestResult, run_backtest  # noqa: E402
-from planner.m5 import find_m5_files, import_m5, load_assumptions  # noqa: E402
+from planner.evaluation.backtest import BacktestResult, run_backtest  # noqa: E402
+from planner.inputs.m5 import find_m5_files, import_m5, load_assumptions  # noqa: E402
 
 TARGET_SAVING = 0.15
 TARGET_SERVICE = 0.95

@@ -18,7 +18,7 @@ of the textbook's excess over perfect foresight the policy closes. Targets (issu
 - the default pipeline's optimiser at most 0.85 x the textbook frontier at the same fill rate;
 - it closes at least 40 % of the textbook's excess over perfect foresight;
 - its realised service within 2 points of the target, at targets 0.90, 0.95 and 0.98
-  (``--service 0.9,0.95,0.98``). The target is a fill rate (planner/service.py), so the realised
+  (``--service 0.9,0.95,0.98``). The target is a fill rate (planner/core/service.py), so the realised
   fill rate is what is checked; cycle service (weeks with demand met in full) is printed beside it.
 
     python bench/backtest_manufacturer.py [--data ../shared/data/manufacturer_weekly]
@@ -43,7 +43,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planner.backtest import BacktestResult, run_backtest  # noqa: E402
+from planner.evaluation.backtest import BacktestResult, run_backtest  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "manufacturer_weekly"
 FIRST_WEEKS = 100  # demand counted in weeks 1..100 to choose the SKUs

@@ -37,9 +37,9 @@ from forecast.backtest import first_weeks, lead_time_rows, origins, run_backtest
 from forecast.metrics import evaluate, summarise  # noqa: E402
 from forecast.quantile_paths import forecast_from_quantiles  # noqa: E402
 from forecast.segments import DEMAND_CLASSES, classify_demand  # noqa: E402
-from planner.data import load_dataset  # noqa: E402
-from planner.forecast_eval import DEFAULT_MODELS, EVAL_LEVELS, model_factories  # noqa: E402
-from planner.scenario import ForecastSpec  # noqa: E402
+from planner.evaluation.forecasts import DEFAULT_MODELS, EVAL_LEVELS, model_factories  # noqa: E402
+from planner.inputs.data import load_dataset  # noqa: E402
+from planner.inputs.scenario import ForecastSpec  # noqa: E402
 
 PEER_PYTHON = ROOT / ".venv-peer" / "bin" / "python"
 PEER_SCRIPT = ROOT / "bench" / "peer" / "statsforecast_peer.py"
@@ -210,7 +210,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.m5.exists():
-            from planner.m5 import find_m5_files, import_m5, load_assumptions
+            from planner.inputs.m5 import find_m5_files, import_m5, load_assumptions
 
             import_m5(*find_m5_files(args.m5), work / "m5", load_assumptions(None))
             ds = load_dataset(work / "m5")
@@ -225,7 +225,7 @@ def main() -> None:
         else:
             print(f"M5 data not found at {args.m5}: skipped")
         if not args.no_sample:
-            from planner.sample import generate_sample, sample_truth
+            from planner.inputs.sample import generate_sample, sample_truth
 
             ds = load_dataset(ROOT / "planner" / "sample_data")
             points = run(

@@ -46,8 +46,8 @@ from forecast_m5 import factories, peer_points  # noqa: E402
 from forecast.backtest import EMPIRICAL_LEAD_TIME, run_backtest  # noqa: E402
 from forecast.metrics import summarise  # noqa: E402
 from forecast.segments import DEMAND_CLASSES  # noqa: E402
-from planner.data import load_dataset  # noqa: E402
-from planner.forecast_eval import EVAL_LEVELS  # noqa: E402
+from planner.evaluation.forecasts import EVAL_LEVELS  # noqa: E402
+from planner.inputs.data import load_dataset  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "manufacturer_weekly"
 MODELS = "baseline,seasonal_naive,croston,bootstrap,lightgbm,ensemble"

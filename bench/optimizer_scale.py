@@ -29,13 +29,15 @@ HORIZON = 52
 
 def make_instance(n_skus: int, seed: int = 11):
     """PlanningData for the benchmark (pure function of n_skus and seed)."""
-    from planner.accounting import arrivals, storage_volume
-    from planner.lotsizing import solve_lot_sizing
-    from planner.model.params import model_params
-    from planner.model.pricing import Prices
-    from planner.optimizer import _instance, _least_stock_plan, _to_order_weeks
-    from planner.pipeline import make_forecast, planning_data, prepare
-    from planner.sample import generate_sample, write_sample
+    from planner.core.accounting import arrivals, storage_volume
+    from planner.inputs.sample import generate_sample, write_sample
+    from planner.optimizer.lotsizing import solve_lot_sizing
+    from planner.optimizer.model.params import model_params
+    from planner.optimizer.model.pricing import Prices
+    from planner.optimizer.plan import _instance, _least_stock_plan, _to_order_weeks
+    from planner.run.forecasting import make_forecast
+    from planner.run.planning import planning_data
+    from planner.run.prepare import prepare
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -56,10 +58,10 @@ def make_instance(n_skus: int, seed: int = 11):
 
 def run_one(n_skus: int, method: str, time_limit: float, queue: mp.Queue) -> None:
     """Build and solve one instance with one method; put a row of figures on ``queue``."""
-    from planner.accounting import arrivals, storage_volume
-    from planner.model import build_model, model_params, orders_from_model
-    from planner.optimizer import OptimizerSettings, _gaps, model_objective, plan_optimizer
-    from planner.solve import solve
+    from planner.core.accounting import arrivals, storage_volume
+    from planner.optimizer.model import build_model, model_params, orders_from_model
+    from planner.optimizer.plan import OptimizerSettings, _gaps, model_objective, plan_optimizer
+    from planner.optimizer.solve import solve
 
     data, overflow_share = make_instance(n_skus)
     prm = model_params(data)

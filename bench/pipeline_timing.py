@@ -14,8 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from planner.pipeline import run_plan, write_plan
-from planner.sample import generate_sample, write_sample
+from planner.app.outputs import write_plan
+from planner.inputs.sample import generate_sample, write_sample
+from planner.run.planning import run_plan
 
 
 def main() -> None:

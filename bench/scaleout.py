@@ -30,9 +30,10 @@ from typing import Any
 import yaml
 
 from forecast.tasks import use_runner
-from planner.compute import ComputeSpec, open_compute
-from planner.pipeline import run_plan, write_plan
-from planner.sample import generate_sample, write_sample
+from planner.app.outputs import write_plan
+from planner.inputs.sample import generate_sample, write_sample
+from planner.run.compute import ComputeSpec, open_compute
+from planner.run.planning import run_plan
 
 BASE_SKUS, BASE_STORAGE = 240, 350.0  # the bundled company and its storage (m3)
 STORAGE_MARGIN = 1.25  # storage per SKU against the bundled company's (at 1.0, 52 weeks overflow)

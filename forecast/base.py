@@ -213,7 +213,7 @@ class Forecaster(ABC):
     """A model that learns from weekly history and returns a :class:`Forecast`.
 
     ``history`` has columns ``sku, week, units, price, promo, stockout`` (one row
-    per SKU and week, as :class:`planner.data.Dataset` holds it). Optional context:
+    per SKU and week, as :class:`planner.inputs.data.Dataset` holds it). Optional context:
     ``attributes`` (index ``sku``; columns ``category``, ``supplier``) and ``events``
     (columns ``week``, ``event``; may extend past the history into the forecast weeks).
     """

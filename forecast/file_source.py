@@ -1,7 +1,7 @@
 """Forecasts supplied by the user as a file (``forecast: {model: file, path: ...}``).
 
 Rows: ``sku, week, mean`` and optional weekly quantiles ``q0.05, q0.5, ...`` (the planner's data
-layer reads and checks the file: ``planner.forecast_file``). With the mean only, demand is
+layer reads and checks the file: ``planner.inputs.forecast_file``). With the mean only, demand is
 deterministic. With quantiles, weeks are assumed **independent**: each week is
 sampled from its piecewise-linear quantile function (see
 :mod:`forecast.quantile_paths`: linear below the lowest level, floored at 0, and an
@@ -28,7 +28,7 @@ MAX_LISTED = 5
 class FileForecaster(Forecaster):
     """A forecast file's rows as a forecaster; ``fit`` ignores history.
 
-    The file is read and validated by the planner's data layer (``planner.forecast_file``), which
+    The file is read and validated by the planner's data layer (``planner.inputs.forecast_file``), which
     hands its rows over with :meth:`use` (rows keyed by ``sku`` and Monday ``week``: ``mean`` and
     ``q<level>`` columns at ``levels``).
     """

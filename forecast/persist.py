@@ -76,7 +76,7 @@ def save_forecaster(
     """Write ``model``'s state and manifest into the (empty, existing) folder ``directory``.
 
     Callers that replace an existing model stage the folder and rename it into place
-    (``planner.io.StagedOutputs.directory``).
+    (``planner.base.io.StagedOutputs.directory``).
     """
     directory = Path(directory)
     model.save_state(directory)

@@ -4,7 +4,7 @@ Forecasters and the optimiser hand work that splits into independent pieces (a L
 per quantile level, the ensemble's members, sample paths per group of SKUs, the per-SKU lot
 sizing of the decomposition) to :func:`map_tasks`. By default the tasks run in this process, in
 order, exactly as a loop would. A command run on a Dask cluster installs a runner for its
-duration (:func:`use_runner`, done by ``planner.compute``); the tasks then run on the workers.
+duration (:func:`use_runner`, done by ``planner.run.compute``); the tasks then run on the workers.
 Tasks are deterministic functions of their inputs, and per-SKU work gives each SKU the same
 result whichever group it is in, so the outputs do not depend on where the tasks ran.
 

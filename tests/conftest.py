@@ -55,7 +55,7 @@ def write_scenario(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def cli() -> Callable[..., Result]:
     """Run the real ``planner`` command line in-process: ``cli("validate", path)``."""
-    from planner.cli import main
+    from planner.app.cli import main
 
     def invoke(*args: str | Path) -> Result:
         return CliRunner().invoke(main, [str(a) for a in args])

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.base import Forecast
-from planner.problem import PlanningData, min_order_units
+from planner.core.problem import PlanningData, min_order_units
 
 START = pd.Timestamp("2024-01-01")  # a Monday
 BASE_LEVELS = (0.05, 0.5, 0.95)

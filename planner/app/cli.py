@@ -1,0 +1,794 @@
+"""Command line: a thin layer over the library. Only this module prints.
+
+Exit codes: 0 success; 1 a problem with the inputs or the outputs' folder (data, scenario, model
+folder, infeasibility, memory; a message naming the file, line or key, no traceback); 2 a usage
+error (unknown option, missing argument, unusable --out); 3 an internal error (a bug: a one-line
+message, the traceback only with PLANNER_DEBUG=1); 130 interrupted (Ctrl-C); 143 stopped by
+SIGTERM. Whatever the exit, an output folder holds the previous run's files or this run's, never
+a mix (:mod:`planner.base.io`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from planner.base.errors import PlannerError, Problem
+from planner.inputs.location import PathOrURL, is_url, parse_location
+
+if TYPE_CHECKING:
+    from planner.run.compute import Compute
+
+log = logging.getLogger(__name__)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out = Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
+
+
+class LocalFile(click.ParamType):
+    """An existing, readable local file; the message says why not (missing, a folder, a looping link,
+    no permission)."""
+
+    name = "file"
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from planner.base.textio import local_problem
+
+        problem = local_problem(Path(value), str(value), self.what)
+        if problem is not None:
+            self.fail(f"{value}: {problem.message}", param, ctx)
+        return Path(value)
+
+
+SCENARIO = click.argument("scenario", type=LocalFile("scenario file"))
+
+
+def _writable(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    from planner.base.io import output_problem
+
+    problem = None if value is None else output_problem(value)
+    if problem is not None:
+        raise click.BadParameter(problem.removeprefix(f"--out {value}").lstrip(": ") or problem)
+    return value
+
+
+OUT = click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    callback=_writable,
+    help="Folder for the outputs (created if missing; the files of a run are published together).",
+)
+
+
+class LocalOrURL(click.ParamType):
+    """An existing local file or folder (like ``click.Path(exists=True)``), or a URL read through
+    fsspec (checked when it is read)."""
+
+    name = "path_or_url"
+
+    def __init__(self, folder: bool):
+        self.folder = folder
+        self.local = click.Path(exists=True, file_okay=not folder, dir_okay=folder, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and is_url(value):
+            try:
+                return parse_location(value)
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        if not self.folder:
+            return LocalFile("file").convert(value, param, ctx)
+        return self.local.convert(value, param, ctx)
+
+
+MODEL = click.option(
+    "--model",
+    "model_dir",
+    type=LocalOrURL(folder=True),
+    default=None,
+    help="Use the forecast model saved by 'planner forecast' (its model/ folder, a path or a URL) "
+    "instead of training one.",
+)
+
+POLICY = click.option(
+    "--policy",
+    type=click.Choice(["optimizer", "classical"]),
+    default=None,
+    help="Planning policy (default: the scenario's 'policy').",
+)
+
+SCHEDULER = click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Run on this Dask scheduler (e.g. tcp://host:8786; default: the scenario's compute.scheduler). "
+    "compare's workers read each scenario's data (and model) themselves: they must reach them at the "
+    "same path or URL.",
+)
+WORKERS = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run on a local Dask cluster of N worker processes (default: the scenario's compute.workers).",
+)
+
+
+def cluster_options(command: Callable) -> Callable:
+    """``--scheduler`` and ``--workers`` (passed as ``scheduler`` and ``workers``)."""
+    return SCHEDULER(WORKERS(command))
+
+
+@contextmanager
+def _compute(scheduler: str | None, workers: int | None, *scenarios: Path) -> Iterator:
+    """Where the work runs: --scheduler / --workers, else the scenarios' ``compute:``, else in this
+    process. Prints the dashboard's address on a cluster."""
+    from planner.run.compute import ComputeSpec, open_compute, scenario_compute
+
+    spec = ComputeSpec(scheduler, workers) if scheduler or workers else scenario_compute(scenarios)
+    with open_compute(spec) as compute:
+        if compute.dashboard:
+            err.print(f"Dask dashboard: {compute.dashboard}")
+        yield compute
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like Ctrl-C, so staged outputs are removed on the way out."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    sys.exit(code)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Every failure as a message and an exit code (see the module docstring)."""
+    try:
+        yield
+    except PlannerError as exc:
+        _fail(1, str(exc))
+    except MemoryError:
+        _fail(
+            1,
+            "out of memory; nothing was written. Fix: lower forecast.n_paths or horizon_weeks, "
+            "or plan fewer SKUs at once",
+        )
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        _fail(1, f"cannot read or write{where}: {exc.strerror or exc}; nothing was written")
+    except KeyboardInterrupt:
+        _fail(130, "interrupted; nothing was written")
+    except Terminated:
+        _fail(143, "stopped by SIGTERM; nothing was written")
+    except Exception as exc:
+        if os.environ.get("PLANNER_DEBUG"):
+            raise
+        log.debug("internal error", exc_info=True)
+        _fail(
+            3,
+            f"internal error ({type(exc).__name__}: {exc}); nothing was written. This is a bug: "
+            "please report it with the command; PLANNER_DEBUG=1 shows the traceback",
+        )
+
+
+def _warn(warnings: Sequence[Problem]) -> None:
+    for w in warnings:
+        err.print(f"[yellow]warning:[/] {escape(str(w))}")
+
+
+@contextmanager
+def _progress(compute: Compute | None = None) -> Iterator[Callable[[str], None]]:
+    """A step reporter on a status line; with a cluster's ``compute``, the line also counts the
+    finished tasks of the step running there."""
+    with err.status("starting", spinner="dots") as status:
+        current = ["starting"]
+
+        def step(msg: str) -> None:
+            current[0] = msg
+            status.update(msg)
+
+        if compute is not None:
+            compute.progress = lambda done, total: status.update(
+                f"{current[0]} ({done}/{total} tasks done on the cluster)"
+            )
+        yield step
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.version_option(package_name="purchase-planner")
+def main(verbose: int) -> None:
+    """Purchase planner: forecast demand, plan orders, compare what-ifs.
+
+    \b
+    Example:
+      planner plan scenarios/base.yaml --out out/base
+    """
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+@main.command()
+@SCENARIO
+def validate(scenario: Path) -> None:
+    """Check a scenario and its data; list every problem found.
+
+    \b
+    Example:
+      planner validate scenarios/base.yaml
+    """
+    from planner.run.prepare import prepare
+
+    with _user_errors(), _progress() as step:
+        prep = prepare(scenario, step)
+    ds = prep.dataset
+    _warn(prep.warnings)
+    out.print(
+        f"ok: scenario '{prep.scenario.name}', {len(ds.items)} SKUs, {len(ds.suppliers)} suppliers, "
+        f"{ds.history['week'].nunique()} weeks of history to {ds.last_week.date()}, "
+        f"{len(ds.open_orders)} open orders; plan starts {prep.plan_start.date()} "
+        f"for {prep.scenario.horizon_weeks} weeks"
+    )
+
+
+@main.command()
+@SCENARIO
+@OUT
+@POLICY
+@MODEL
+@cluster_options
+def plan(
+    scenario: Path,
+    out_dir: Path,
+    policy: str | None,
+    model_dir: PathOrURL | None,
+    scheduler: str | None,
+    workers: int | None,
+) -> None:
+    """Plan weekly purchases and write purchase_plan.csv, projection.csv, summary.json, manifest.json.
+
+    \b
+    Example:
+      planner plan scenarios/base.yaml --out out/base
+      planner plan scenarios/supplier_delay.yaml --out out/delay --policy classical
+    """
+    from planner.app.outputs import write_plan
+    from planner.run.planning import run_plan
+
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
+        run = run_plan(scenario, policy, step, model_dir=model_dir)
+        step("writing outputs")
+        written = write_plan(run, out_dir)
+    _warn(run.warnings)
+    s = run.summary
+    c = s["costs_expected"]
+    out.print(
+        f"{s['policy']} plan ({s['status']}) for {s['horizon']['start']}..{s['horizon']['end']}: "
+        f"{s['counts']['order_lines']} order lines, {s['counts']['purchase_orders']} purchase orders"
+    )
+    if s["objective"] is not None:
+        out.print(
+            f"model objective {s['objective']:,.0f}, lower bound {s['bound']:,.0f}: gap {s['gap']:.2%} "
+            "on the costs above the purchase floor"
+        )
+        for note in s["notes"]:
+            if "time limit" in note:
+                err.print(f"[yellow]note:[/] {escape(note)}")
+    out.print(
+        f"expected costs: purchase {c['purchase']:,.0f}, ordering {c['ordering']:,.0f}, "
+        f"holding {c['holding']:,.0f}, shortage {c['shortage']:,.0f}, total {c['total']:,.0f}"
+    )
+    sv = s["service"]
+    out.print(
+        f"expected fill rate {sv['expected_fill_rate']:.1%}, "
+        f"cycle service {sv['expected_cycle_service']:.1%}; "
+        f"{sv['skus_below_target_count']} SKUs below their service target in some week a new order can "
+        f"reach, {sv['skus_below_target_unavoidable_count']} below it before one can"
+    )
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+@main.command()
+@SCENARIO
+@OUT
+@cluster_options
+def forecast(scenario: Path, out_dir: Path, scheduler: str | None, workers: int | None) -> None:
+    """Fit the scenario's forecast model on history before plan_start; write its forecast.
+
+    Writes forecasts.csv (sku, week, horizon, mean, q...: the 'model: file' format),
+    cumulative.csv (quantiles of demand summed from the first week), paths.parquet
+    (sample paths), model/ (the trained model; reuse it with forecast.load) and
+    forecast_manifest.json. Scenario what-ifs (demand_scale) are not applied.
+
+    \b
+    Example:
+      planner forecast scenarios/base.yaml --out out/forecast
+    """
+    from planner.app.outputs import write_forecast
+    from planner.run.forecasting import run_forecast
+
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
+        run = run_forecast(scenario, step)
+        step("writing outputs")
+        written = write_forecast(run, out_dir)
+    _warn(run.prepared.warnings)
+    fc = run.forecast
+    out.print(
+        f"{run.model.name} forecast for {len(fc.skus)} SKUs, {fc.weeks[0].date()}..{fc.weeks[-1].date()}: "
+        f"mean {fc.mean.sum():,.0f} units in total; fit {run.prepared.timings.get('fit', 0):.1f} s"
+    )
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+@main.command("backtest-forecast")
+@SCENARIO
+@OUT
+@click.option("--origins", "n_origins", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--horizon", type=click.IntRange(min=1), default=13, show_default=True, help="Weeks ahead.")
+@click.option(
+    "--models",
+    default="seasonal_naive,baseline,croston,lightgbm,lstm,ensemble",
+    show_default=True,
+    help="Comma-separated forecast models to compare.",
+)
+@cluster_options
+def backtest_forecast(
+    scenario: Path,
+    out_dir: Path,
+    n_origins: int,
+    horizon: int,
+    models: str,
+    scheduler: str | None,
+    workers: int | None,
+) -> None:
+    """Rolling-origin backtest of forecast models on the scenario's history.
+
+    Every model is refitted at every origin on the weeks before it. Scored twice: the weekly
+    quantiles, and demand over each SKU's lead time + 1 week against the cumulative quantiles
+    (beside the empirical quantiles of rolling lead-time sums). Writes backtest_metrics.csv (per
+    model, target and demand class: WQL, scaled pinball, pinball per level, coverage 50/80/90
+    with ties split, MASE, MAE, RMSE, MSE), backtest_timings.csv and backtest_points.parquet.
+
+    \b
+    Example:
+      planner backtest-forecast scenarios/base.yaml --out out/backtest --origins 4 --horizon 13
+    """
+    from forecast.segments import DEMAND_CLASSES
+    from planner.app.outputs import write_forecast_backtest
+    from planner.evaluation.forecasts import backtest_forecasts
+
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
+        prep, result = backtest_forecasts(scenario, names, n_origins, horizon, step)
+        step("writing outputs")
+        written = write_forecast_backtest(prep, result, out_dir)
+    present = result.metrics["class"].unique()
+    for target, what in (
+        ("weekly", f"weekly, {horizon} weeks"),
+        ("lead_time", "demand over lead time + 1 week"),
+    ):
+        for klass in ("all", *(c for c in DEMAND_CLASSES if c in present)):
+            table = result.table(klass, target)
+            if table.empty:
+                continue
+            if klass != "all" or target != "weekly":
+                table = table.drop(columns=[c for c in table.columns if c.startswith(("fit", "predict"))])
+            out.print(f"\n{klass} SKUs, {what} ({n_origins} origins):")
+            out.print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+@main.command()
+@SCENARIO
+@OUT
+@MODEL
+@cluster_options
+def kpis(
+    scenario: Path, out_dir: Path, model_dir: PathOrURL | None, scheduler: str | None, workers: int | None
+) -> None:
+    """Write kpis.csv: EOQ, safety stock, reorder point, turnover and holding cost per SKU.
+
+    \b
+    Example:
+      planner kpis scenarios/base.yaml --out out/base
+    """
+    from planner.app.outputs import write_kpis
+    from planner.run.planning import run_kpis
+
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
+        prep, table = run_kpis(scenario, step, model_dir=model_dir)
+        written = write_kpis(prep, table, out_dir)
+    _warn(prep.warnings)
+    out.print(
+        f"{len(table)} SKUs: median EOQ {table['eoq'].median():.1f} units, median turnover "
+        f"{table['inventory_turnover'].median():.1f}/year, annual holding cost "
+        f"{table['annual_holding_cost'].sum():,.0f}"
+    )
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+SIMULATION_ROWS = (
+    ("total_cost", "total cost", "{:,.0f}"),
+    ("fill_rate", "fill rate", "{:.1%}"),
+    ("cycle_service", "cycle service", "{:.1%}"),
+    ("stockout_weeks", "stockout SKU-weeks", "{:,.1f}"),
+    ("avg_inventory_value", "avg inventory value", "{:,.0f}"),
+    ("inventory_turnover", "turnover (per year)", "{:.2f}"),
+    ("overflow_weeks", "storage overflow weeks", "{:.1f}"),
+)
+
+
+@main.command()
+@SCENARIO
+@OUT
+@POLICY
+@MODEL
+@click.option(
+    "--actuals",
+    type=LocalOrURL(folder=False),
+    default=None,
+    help="CSV of actual weekly demand (sku, week, demand) to replay instead of the forecast's paths.",
+)
+@cluster_options
+def simulate(
+    scenario: Path,
+    out_dir: Path,
+    policy: str | None,
+    model_dir: PathOrURL | None,
+    actuals: PathOrURL | None,
+    scheduler: str | None,
+    workers: int | None,
+) -> None:
+    """Plan, then replay the plan week by week against demand; write cost and service KPIs.
+
+    Demand is the forecast's sample paths (the first simulation.n_paths) or, with
+    --actuals, one actual path. Unmet demand is lost or backordered
+    (simulation.unmet_demand). Writes simulation_summary.csv (mean, p10, p50, p90 per
+    KPI), simulation_paths.csv, simulation_weekly.csv, simulation_sku.csv and
+    simulation.json.
+
+    \b
+    Example:
+      planner simulate scenarios/base.yaml --out out/base/sim --model out/base/forecast/model
+      planner simulate scenarios/base.yaml --out out/sim --policy classical --actuals actuals.csv
+    """
+    from planner.app.outputs import write_simulation
+    from planner.evaluation.simulate import run_simulation
+
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
+        run = run_simulation(scenario, policy, step, model_dir=model_dir, actuals=actuals)
+        step("writing outputs")
+        written = write_simulation(run, out_dir)
+    _warn(run.plan.warnings)
+    res = run.result
+    source = f"actual demand in {actuals.name}" if actuals is not None else f"{res.n_paths} forecast paths"
+    table = Table(title=f"{run.plan.result.policy} plan against {source} ({res.unmet_demand})")
+    for col in ("KPI", "mean", "p10", "p90"):
+        table.add_column(col, justify="left" if col == "KPI" else "right")
+    stats = res.summary.set_index("kpi")
+    for kpi, label, fmt in SIMULATION_ROWS:
+        row = stats.loc[kpi]
+        table.add_row(
+            label, *("n/a" if pd.isna(row[c]) else fmt.format(row[c]) for c in ("mean", "p10", "p90"))
+        )
+    out.print(table)
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+def _fmt(value: float, fmt: str) -> str:
+    return "n/a" if pd.isna(value) else fmt.format(value)
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True, type=LocalFile("scenario file"))
+@OUT
+@POLICY
+@MODEL
+@cluster_options
+def compare(
+    scenarios: tuple[Path, ...],
+    out_dir: Path,
+    policy: str | None,
+    model_dir: PathOrURL | None,
+    scheduler: str | None,
+    workers: int | None,
+) -> None:
+    """Plan and simulate several scenarios; write their costs and service side by side.
+
+    Each scenario is planned and simulated as 'planner simulate' does. Writes costs.csv
+    (expected and p90 cost per category), service.csv (mean, p10, p50, p90 per KPI),
+    weekly.csv (spend, inventory value, storage), spend_by_supplier.csv and compare.json.
+    Scenario names must be unique.
+
+    \b
+    Example:
+      planner compare scenarios/base.yaml scenarios/tight_storage.yaml --out out/compare \\
+        --model out/base/forecast/model
+    """
+    from planner.app.outputs import write_comparison
+    from planner.evaluation.compare import compare_scenarios
+
+    with _user_errors(), _compute(scheduler, workers, *scenarios) as compute, _progress(compute) as step:
+        comparison = compare_scenarios(scenarios, policy, step, model_dir=model_dir, compute=compute)
+        step("writing outputs")
+        written = write_comparison(comparison, out_dir)
+    costs = comparison.costs().set_index(["scenario", "category"])
+    service = comparison.service().set_index(["scenario", "kpi"])
+    table = Table(title=f"{len(scenarios)} scenarios: simulated cost and service")
+    for col in (
+        "scenario",
+        "expected total cost",
+        "p90 total cost",
+        "fill rate",
+        "cycle service",
+        "avg inventory value",
+    ):
+        table.add_column(col, justify="left" if col == "scenario" else "right")
+    for name in comparison.names:
+        table.add_row(
+            name,
+            _fmt(costs.loc[(name, "total"), "expected"], "{:,.0f}"),
+            _fmt(costs.loc[(name, "total"), "p90"], "{:,.0f}"),
+            _fmt(service.loc[(name, "fill_rate"), "mean"], "{:.1%}"),
+            _fmt(service.loc[(name, "cycle_service"), "mean"], "{:.1%}"),
+            _fmt(service.loc[(name, "avg_inventory_value"), "mean"], "{:,.0f}"),
+        )
+    out.print(table)
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+def _levels(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, ...]:
+    from planner.evaluation.compare import parse_levels
+
+    try:
+        return parse_levels(value)
+    except PlannerError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--levels: ")) from None
+
+
+@main.command()
+@SCENARIO
+@click.option(
+    "--levels",
+    default="0.8,0.9,0.95,0.98,0.99",
+    show_default=True,
+    callback=_levels,
+    help="Comma-separated service levels, increasing, each strictly between 0 and 1.",
+)
+@OUT
+@POLICY
+@MODEL
+@cluster_options
+def frontier(
+    scenario: Path,
+    levels: tuple[float, ...],
+    out_dir: Path,
+    policy: str | None,
+    model_dir: PathOrURL | None,
+    scheduler: str | None,
+    workers: int | None,
+) -> None:
+    """Plan and simulate one scenario at several service levels: the cost of service.
+
+    Each level replaces the scenario's service_level and every per-SKU target (items.csv
+    column and scenario item overrides). The forecast is made once and planned at every
+    level. Writes frontier.csv (one row per level) and frontier.json.
+
+    \b
+    Example:
+      planner frontier scenarios/base.yaml --levels 0.8,0.9,0.95,0.98,0.99 --out out/frontier
+    """
+    from planner.app.outputs import write_frontier
+    from planner.evaluation.compare import service_frontier
+
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
+        result = service_frontier(scenario, levels, policy, step, model_dir=model_dir, compute=compute)
+        step("writing outputs")
+        written = write_frontier(result, out_dir)
+    frame = result.table()
+    policy_name = result.runs[0].plan.result.policy
+    table = Table(title=f"'{result.prepared.scenario.name}' ({policy_name}): cost against service level")
+    columns = (
+        ("level", "level", "{:g}"),
+        ("expected_total_cost", "expected total cost", "{:,.0f}"),
+        ("p90_total_cost", "p90 total cost", "{:,.0f}"),
+        ("expected_cost_excluding_purchase", "cost excl. purchase", "{:,.0f}"),
+        ("fill_rate_mean", "fill rate", "{:.1%}"),
+        ("cycle_service_mean", "cycle service", "{:.1%}"),
+        ("avg_inventory_value", "avg inventory value", "{:,.0f}"),
+    )
+    for _, label, _ in columns:
+        table.add_column(label, justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_fmt(getattr(row, col), fmt) for col, _, fmt in columns))
+    out.print(table)
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+BACKTEST_FORMATS = {
+    "fill rate": "{:.1%}",
+    "fill vs target": "{:+.1%}",
+    "cycle service": "{:.1%}",
+    "turnover": "{:.2f}",
+    "gap total": "{:+.1%}",
+    "gap operating": "{:+.1%}",
+}
+
+
+def _policies(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    from typing import get_args
+
+    from planner.inputs.scenario import BacktestPolicy
+
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    known = get_args(BacktestPolicy)
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise click.BadParameter(f"{', '.join(unknown) or 'nothing given'}; choose from {', '.join(known)}")
+    return names
+
+
+@main.command()
+@SCENARIO
+@OUT
+@click.option(
+    "--origins", type=click.IntRange(min=1), default=None, help="Weekly origins (default: backtest.origins)."
+)
+@click.option(
+    "--policies",
+    callback=_policies,
+    default=None,
+    help="Comma-separated: optimizer, classical, base_stock, perfect_foresight, textbook "
+    "(one run per backtest.textbook_z; default: backtest.policies).",
+)
+@click.option(
+    "--refit-every",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Weeks between forecaster trainings (default: backtest.refit_every).",
+)
+@click.option(
+    "--time-limit",
+    "time_limit_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Optimiser seconds per origin (default: backtest.time_limit_s, else solver.time_limit_s).",
+)
+@cluster_options
+def backtest(
+    scenario: Path,
+    out_dir: Path,
+    origins: int | None,
+    policies: list[str] | None,
+    refit_every: int | None,
+    time_limit_s: float | None,
+    scheduler: str | None,
+    workers: int | None,
+) -> None:
+    """Rolling policy backtest over the last weeks of history: plan every Monday, commit
+    that week's orders, replay the actual week.
+
+    At each origin the forecaster sees only the history before it. Policies run side by
+    side from the same stock: the optimiser, the classical policy, a base-stock policy on
+    empirical quantiles, and perfect foresight (the deterministic optimum on the actual
+    demand). Writes backtest_summary.csv (cost by category, fill rate, cycle service,
+    inventory value, turnover, gap to perfect foresight), backtest_weekly.csv,
+    backtest_origins.csv, backtest_orders.csv and backtest.json. The forecasts of all
+    origins are made first; each policy is then a task (--workers, --scheduler).
+
+    \b
+    Example:
+      planner backtest scenarios/base.yaml --origins 12 --out out/backtest
+    """
+    from planner.app.outputs import write_policy_backtest
+    from planner.evaluation.backtest import run_backtest
+
+    with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
+        result = run_backtest(
+            scenario,
+            step,
+            origins=origins,
+            policies=policies,
+            refit_every=refit_every,
+            time_limit_s=time_limit_s,
+            compute=compute,
+        )
+        step("writing outputs")
+        written = write_policy_backtest(result, out_dir)
+    w = result.window.weeks
+    table = Table(
+        title=f"'{result.prepared.scenario.name}': {len(w)} origins, {w[0].date()}..{w[-1].date()}, "
+        f"fill rate target {result.prepared.scenario.service_level:.1%}"
+    )
+    frame = result.table().set_index("policy")
+    table.add_column("KPI")
+    for policy in frame.index:
+        table.add_column(policy.replace("_", " "), justify="right")
+    for kpi in frame.columns:
+        fmt = BACKTEST_FORMATS.get(kpi, "{:,.0f}")
+        table.add_row(kpi, *(_fmt(v, fmt) for v in frame[kpi]))
+    out.print(table)
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+@main.command("import-m5")
+@click.argument("m5_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@OUT
+@click.option(
+    "--assumptions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML with suppliers, lead times and costs (default: the bundled m5.yaml).",
+)
+@click.option("--max-series", type=click.IntRange(min=1), default=None, help="Keep only the first N series.")
+def import_m5_cmd(m5_dir: Path, out_dir: Path, assumptions: Path | None, max_series: int | None) -> None:
+    """Convert M5-format files (sales, calendar, sell prices) into a dataset folder.
+
+    \b
+    Example:
+      planner import-m5 ../shared/data/m5_tiny --out data/m5
+    """
+    from planner.inputs.m5 import find_m5_files, import_m5, load_assumptions
+
+    with _user_errors(), _progress() as step:
+        step("reading M5 files")
+        sales, calendar, prices = find_m5_files(m5_dir)
+        info = import_m5(
+            sales, calendar, prices, out_dir, load_assumptions(assumptions), max_series=max_series
+        )
+    out.print(f"imported {info.get('series', '?')} series into {out_dir}")
+    for key, value in info.items():
+        if key != "files":
+            out.print(f"  {key}: {value}")
+
+
+@main.command()
+@OUT
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--skus", type=click.IntRange(min=1), default=240, show_default=True)
+def sample(out_dir: Path, seed: int, skus: int) -> None:
+    """Generate the sample company dataset (the bundled one is seed 7, 240 SKUs).
+
+    \b
+    Example:
+      planner sample --out planner/sample_data
+    """
+    from planner.inputs.sample import generate_sample, write_sample
+
+    with _user_errors():
+        written = write_sample(generate_sample(seed=seed, n_skus=skus), out_dir)
+    for path in written:
+        out.print(f"wrote {path}")

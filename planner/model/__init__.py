@@ -1,6 +1,0 @@
-"""Optimisation models (Pyomo) for purchase planning."""
-
-from planner.model.monolithic import build_model, orders_from_model
-from planner.model.params import ModelParams, model_params
-
-__all__ = ["ModelParams", "build_model", "model_params", "orders_from_model"]

@@ -1,0 +1,62 @@
+"""Derived parameters shared by the MIP, the master problem and the per-SKU dynamic program.
+
+All in units and currency, indexed by SKU ``s`` and week ``t`` (notation of the README):
+
+- ``base[s,t] = I0_s + sum_{u<=t} O[s,u]``: supply without new orders;
+- ``requirement[s,t] = max(0, Q_{D[s,1..t]}(alpha_s) - base[s,t])``: what new orders must have
+  delivered by week t to meet the service target;
+- ``cautious_base[s,t] = base[s,t] - Q_{D[s,1..t-1]}(q)``: cautious stock without new orders;
+- ``penalty_s`` = ``data.shortfall_penalty`` = factor * (b_s + c_s) per unit-week short of the target
+  in weeks t >= L_s (factor > 1, default 100: the target is met wherever storage, budget and
+  lead times allow; never cheaper than buying, which the purchase floor below relies on);
+- ``holding weight`` of a unit arriving in week a: h_s (H - a) (held to the horizon's end);
+- ``purchase_floor = sum_s c_s requirement[s,H-1]`` over SKUs that can still order: every plan pays
+  at least this in purchase plus final-week shortfall, so gaps are measured above it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.core.problem import PlanningData
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Arrays derived once from :class:`PlanningData`."""
+
+    base: np.ndarray
+    requirement: np.ndarray
+    cautious_base: np.ndarray
+    penalty: np.ndarray
+    orderable: np.ndarray  # [S, H] bool: an order placed in week t arrives inside the horizon
+    max_units: np.ndarray  # [S] tight upper bound on one order line (units)
+    purchase_floor: float
+
+
+def model_params(data: PlanningData) -> ModelParams:
+    """Compute :class:`ModelParams` (pure)."""
+    base = data.on_hand[:, None] + np.cumsum(data.open_arrivals, axis=1)
+    requirement = np.maximum(0.0, data.target_cum - base)
+    sold_before = np.zeros_like(data.storage_cum)
+    sold_before[:, 1:] = data.storage_cum[:, :-1]
+    weeks = np.arange(data.horizon)[None, :]
+    orderable = weeks + data.lead_time[:, None] < data.horizon
+    need = data.pack * np.ceil(requirement.max(axis=1) / data.pack - 1e-9)
+    mov = data.min_order_value[data.supplier_idx]
+    # one line may have to reach the supplier's minimum order value on its own
+    mov_units = np.where(data.unit_cost > 0, mov / np.maximum(data.unit_cost, 1e-12), 0.0)
+    mov_top_up = np.where(mov > 0, data.pack * np.ceil(mov_units / data.pack - 1e-9), 0.0)
+    max_units = np.maximum(data.min_units, need) + mov_top_up
+    can_order = data.lead_time < data.horizon
+    return ModelParams(
+        base=base,
+        requirement=requirement,
+        cautious_base=base - sold_before,
+        penalty=data.shortfall_penalty,
+        orderable=orderable,
+        max_units=max_units,
+        purchase_floor=float((data.unit_cost * requirement[:, -1])[can_order].sum()),
+    )
