@@ -308,6 +308,14 @@ def plan(
         f"{sv['skus_below_target_count']} SKUs below their service target in some week a new order can "
         f"reach, {sv['skus_below_target_unavoidable_count']} below it before one can"
     )
+    st = s["storage"]
+    if st["overflow_probability_max"] is not None:
+        out.print(
+            f"storage: simulated overflow probability at most {st['overflow_probability_max']:.1%} in a week "
+            f"({len(st['weeks_overflow_above_quantile'])} weeks above the storage quantile "
+            f"{st['basis_quantile']:g}); expected stock above capacity in "
+            f"{len(st['weeks_expected_over'])} weeks"
+        )
     for path in written:
         out.print(f"wrote {path}")
 

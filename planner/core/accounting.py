@@ -16,20 +16,23 @@ import numpy as np
 from planner.core.problem import PlanningData
 
 STOCKOUT_TOL = 1e-9  # units: a week "stocks out" when more than this much of its demand goes unmet
+OVERFLOW_TOL = 1e-6  # volume above capacity that counts as overflow
 
 
 @dataclass(frozen=True)
 class PathOutcome:
     """Expected stock and service from replaying arrivals against the forecast's sample paths.
 
-    All arrays ``[S, H]``: ``end_stock`` E[end-of-week stock], ``short`` E[lost units],
-    ``stockout_prob`` P(some demand lost in the week), ``demand`` E[demand].
+    Arrays ``[S, H]``: ``end_stock`` E[end-of-week stock], ``short`` E[lost units],
+    ``stockout_prob`` P(some demand lost in the week), ``demand`` E[demand]; ``storage``
+    ``[H, N]`` the volume of stock after receipts, ``sum_s v_s x[s,n,t]``, per week and path.
     """
 
     end_stock: np.ndarray
     short: np.ndarray
     stockout_prob: np.ndarray
     demand: np.ndarray
+    storage: np.ndarray | None = None
 
 
 def shift_by_lead_time(orders: np.ndarray, lead_time: np.ndarray) -> np.ndarray:
@@ -159,11 +162,13 @@ def replay_paths(data: PlanningData, receipts: np.ndarray) -> PathOutcome:
     paths = data.forecast.paths  # [S, N, H]
     shape = (data.n_skus, data.horizon)
     end, short, prob = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    storage = np.zeros((data.horizon, paths.shape[1]))
     for t, week in enumerate(replay_weeks(data.on_hand, receipts, paths)):
         end[:, t] = week.end_stock.mean(axis=1)
         short[:, t] = week.unmet.mean(axis=1)
         prob[:, t] = (week.unmet > STOCKOUT_TOL).mean(axis=1)
-    return PathOutcome(end, short, prob, paths.mean(axis=1, dtype=np.float64))
+        storage[t] = data.unit_volume @ week.available
+    return PathOutcome(end, short, prob, paths.mean(axis=1, dtype=np.float64), storage)
 
 
 def order_events(data: PlanningData, orders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from forecast.base import quantile_column
 from planner.core.accounting import (
+    OVERFLOW_TOL,
     STOCKOUT_TOL,
     PathOutcome,
     cautious_stock,
@@ -117,6 +118,7 @@ def summary(
             "utilisation": None
             if data.capacity is None or data.capacity[t] == 0
             else float(v / data.capacity[t]),
+            **_simulated_storage(data, outcome, t),
         }
         for t, (w, v) in enumerate(zip(data.weeks, volume, strict=True))
     ]
@@ -165,6 +167,7 @@ def summary(
             "binding_weeks": [
                 s["week"] for s in storage if s["utilisation"] is not None and s["utilisation"] >= 0.99
             ],
+            **_storage_risk(data, storage),
         },
         "spend_by_week": [
             {
@@ -187,4 +190,34 @@ def summary(
         },
         "notes": result.notes[:100],
         "notes_count": len(result.notes),
+    }
+
+
+def _simulated_storage(data: PlanningData, outcome: PathOutcome, t: int) -> dict:
+    """Week t replayed on the forecast's paths with lost sales: the expected volume of stock after
+    receipts and the probability that it exceeds capacity (None without paths or capacity)."""
+    if outcome.storage is None:
+        return {"expected_volume": None, "overflow_probability": None}
+    volume = outcome.storage[t]
+    over = None if data.capacity is None else float((volume > data.capacity[t] + OVERFLOW_TOL).mean())
+    return {"expected_volume": float(volume.mean()), "overflow_probability": over}
+
+
+def _storage_risk(data: PlanningData, weeks: list[dict]) -> dict:
+    """Headline of the simulated storage: the worst week's overflow probability, the weeks where it
+    exceeds the storage quantile (the basis promises at most that), and the weeks whose expected
+    stock after receipts is above capacity."""
+    probs = [(w["overflow_probability"], w["week"]) for w in weeks if w["overflow_probability"] is not None]
+    if not probs:
+        return {
+            "overflow_probability_max": None,
+            "weeks_overflow_above_quantile": [],
+            "weeks_expected_over": [],
+        }
+    return {
+        "overflow_probability_max": max(p for p, _ in probs),
+        "weeks_overflow_above_quantile": [w for p, w in probs if p > data.storage_quantile + 1e-9],
+        "weeks_expected_over": [
+            w["week"] for w in weeks if w["expected_volume"] > w["capacity"] * (1 + 1e-9) + OVERFLOW_TOL
+        ],
     }

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from planner.base.errors import Problem, ScenarioError
-from planner.core.accounting import STOCKOUT_TOL, arrivals, order_costs, replay_weeks
+from planner.core.accounting import OVERFLOW_TOL, STOCKOUT_TOL, arrivals, order_costs, replay_weeks
 from planner.core.leadtime import delayed_receipts, draw_delays
 from planner.core.problem import WEEKS_PER_YEAR, PlanningData
 from planner.inputs.data import load_actuals
@@ -75,7 +75,6 @@ log = logging.getLogger(__name__)
 UnmetDemand = Literal["lost_sales", "backorders"]
 PERCENTILES = (10, 50, 90)
 MAX_CHUNK_CELLS = 100_000  # SKU x path cells stepped at once: arrays of 0.8 MB stay in cache
-OVERFLOW_TOL = 1e-6  # volume above capacity that counts as overflow
 
 KPIS = (
     "purchase_cost",

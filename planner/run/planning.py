@@ -118,18 +118,33 @@ def plan_prepared(
 
 
 def _plan_warnings(prep: Prepared, info: dict) -> list[Problem]:
-    """A plan that orders nothing although it expects to lose sales says so."""
+    """A plan that orders nothing although it expects to lose sales says so; so does one whose
+    simulated stock overflows storage more often than the storage quantile allows."""
+    out = []
     lost = info["service"]["expected_lost_units"]
-    if info["counts"]["order_lines"] or lost <= 0:
-        return []
-    return [
-        Problem(
-            str(prep.source),
-            f"the plan orders nothing, yet {lost:,.0f} units of demand are expected to go unserved",
-            "check the warnings above, the forecast (planner forecast) and the stock and open orders",
-            code="plan_orders_nothing",
+    if not info["counts"]["order_lines"] and lost > 0:
+        out.append(
+            Problem(
+                str(prep.source),
+                f"the plan orders nothing, yet {lost:,.0f} units of demand are expected to go unserved",
+                "check the warnings above, the forecast (planner forecast) and the stock and open orders",
+                code="plan_orders_nothing",
+            )
         )
-    ]
+    storage = info["storage"]
+    risky = storage["weeks_overflow_above_quantile"]
+    if risky:
+        out.append(
+            Problem(
+                str(prep.source),
+                f"simulated stock after receipts exceeds storage_capacity with probability above "
+                f"storage_quantile {storage['basis_quantile']:g} in {len(risky)} weeks (first {risky[0]}, "
+                f"worst {storage['overflow_probability_max']:.0%})",
+                "see summary.json storage.weeks; lower storage_quantile or check the weeks' open orders",
+                code="storage_overflow_risk",
+            )
+        )
+    return out
 
 
 def run_kpis(

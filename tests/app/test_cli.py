@@ -74,6 +74,14 @@ def test_plan_writes_every_output_with_its_columns(planned: tuple[Path, str]) ->
     assert len(manifest["inputs"]["items"]["sha256"]) == 64
     assert manifest["policy"] == "optimizer"
     assert manifest["solver"]["status"] in ("optimal", "feasible")
+    storage = summary["storage"]
+    probs = [w["overflow_probability"] for w in storage["weeks"]]
+    assert all(0 <= p <= 1 for p in probs) and storage["overflow_probability_max"] == max(probs)
+    risky = [w["week"] for w in storage["weeks"] if w["overflow_probability"] > storage["basis_quantile"]]
+    assert storage["weeks_overflow_above_quantile"] == risky
+    codes = {w["code"] for w in summary["warnings"]}
+    assert ("storage_overflow_risk" in codes) == bool(risky)
+    assert "storage: simulated overflow probability at most" in text
     assert summary["bound"] <= summary["objective"]
     assert 0 <= summary["gap"] < 1
     assert "order lines" in text and "wrote" in text

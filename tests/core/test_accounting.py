@@ -57,6 +57,8 @@ def test_replay_paths_two_paths_by_hand() -> None:
     np.testing.assert_allclose(out.short, [[1.0, 0.0, 0.5]])  # (0+2)/2, 0, (1+0)/2
     np.testing.assert_allclose(out.stockout_prob, [[0.5, 0.0, 0.5]])
     np.testing.assert_allclose(out.demand, [[4.5, 2.0, 3.0]])
+    # volume after receipts per week and path (v = 1): A 4, 6, 3; B 4, 5, 4
+    np.testing.assert_allclose(out.storage, [[4, 4], [6, 5], [3, 4]])
 
 
 def test_replay_paths_keeps_skus_apart() -> None:
