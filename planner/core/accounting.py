@@ -171,6 +171,13 @@ def replay_paths(data: PlanningData, receipts: np.ndarray) -> PathOutcome:
     return PathOutcome(end, short, prob, paths.mean(axis=1, dtype=np.float64), storage)
 
 
+def storage_excess(data: PlanningData, volume: np.ndarray) -> np.ndarray:
+    """Volume above capacity ``[H, N]`` of stock volumes ``[H, N]`` (0 without a capacity)."""
+    if data.capacity is None:
+        return np.zeros_like(volume)
+    return np.maximum(0.0, volume - data.capacity[:, None])
+
+
 def order_events(data: PlanningData, orders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """y[s,t] = 1 if SKU s is ordered in week t; z[p,t] = 1 if supplier p gets a purchase order."""
     y = orders > 0

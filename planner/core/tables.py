@@ -15,6 +15,7 @@ from planner.core.accounting import (
     cumulative_supply,
     mean_projection,
     order_events,
+    storage_excess,
     storage_volume,
 )
 from planner.core.problem import PlanningData
@@ -118,9 +119,11 @@ def summary(
             "utilisation": None
             if data.capacity is None or data.capacity[t] == 0
             else float(v / data.capacity[t]),
-            **_simulated_storage(data, outcome, t),
+            **simulated,
         }
-        for t, (w, v) in enumerate(zip(data.weeks, volume, strict=True))
+        for t, (w, v, simulated) in enumerate(
+            zip(data.weeks, volume, _simulated_storage(data, outcome), strict=True)
+        )
     ]
     spend = data.unit_cost @ result.orders
     return {
@@ -193,14 +196,19 @@ def summary(
     }
 
 
-def _simulated_storage(data: PlanningData, outcome: PathOutcome, t: int) -> dict:
-    """Week t replayed on the forecast's paths with lost sales: the expected volume of stock after
+def _simulated_storage(data: PlanningData, outcome: PathOutcome) -> list[dict]:
+    """Each week replayed on the forecast's paths with lost sales: the expected volume of stock after
     receipts and the probability that it exceeds capacity (None without paths or capacity)."""
     if outcome.storage is None:
-        return {"expected_volume": None, "overflow_probability": None}
-    volume = outcome.storage[t]
-    over = None if data.capacity is None else float((volume > data.capacity[t] + OVERFLOW_TOL).mean())
-    return {"expected_volume": float(volume.mean()), "overflow_probability": over}
+        return [{"expected_volume": None, "overflow_probability": None}] * data.horizon
+    over = (storage_excess(data, outcome.storage) > OVERFLOW_TOL).mean(axis=1)
+    return [
+        {
+            "expected_volume": float(mean),
+            "overflow_probability": None if data.capacity is None else float(p),
+        }
+        for mean, p in zip(outcome.storage.mean(axis=1), over, strict=True)
+    ]
 
 
 def _storage_risk(data: PlanningData, weeks: list[dict]) -> dict:

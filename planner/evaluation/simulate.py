@@ -51,7 +51,14 @@ import numpy as np
 import pandas as pd
 
 from planner.base.errors import Problem, ScenarioError
-from planner.core.accounting import OVERFLOW_TOL, STOCKOUT_TOL, arrivals, order_costs, replay_weeks
+from planner.core.accounting import (
+    OVERFLOW_TOL,
+    STOCKOUT_TOL,
+    arrivals,
+    order_costs,
+    replay_weeks,
+    storage_excess,
+)
 from planner.core.leadtime import delayed_receipts, draw_delays
 from planner.core.problem import WEEKS_PER_YEAR, PlanningData
 from planner.inputs.data import load_actuals
@@ -249,19 +256,12 @@ def _ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:
     return out
 
 
-def _overflow(data: PlanningData, storage: np.ndarray) -> np.ndarray:
-    """Volume above capacity ``[H, N]`` (0 without a capacity)."""
-    if data.capacity is None:
-        return np.zeros_like(storage)
-    return np.maximum(0.0, storage - data.capacity[:, None])
-
-
 def _path_kpis(data: PlanningData, orders: np.ndarray, weekly: dict[str, np.ndarray]) -> pd.DataFrame:
     h, n = weekly["demand"].shape
     fixed = order_costs(data, orders)
     total = {k: v.sum(axis=0) for k, v in weekly.items()}  # [N]
     avg_value = weekly["inventory_value"].mean(axis=0)
-    excess = _overflow(data, weekly["storage"])
+    excess = storage_excess(data, weekly["storage"])
     kpis = {
         "purchase_cost": np.full(n, fixed["purchase"]),
         "ordering_cost": np.full(n, fixed["ordering"]),
@@ -322,7 +322,7 @@ def _weekly_frame(
         for p, q in zip(PERCENTILES, np.percentile(values, PERCENTILES, axis=1), strict=True):
             frame[f"{name}_p{p}"] = q
     frame["capacity"] = np.nan if data.capacity is None else data.capacity
-    frame["overflow_share"] = (_overflow(data, weekly["storage"]) > OVERFLOW_TOL).mean(axis=1)
+    frame["overflow_share"] = (storage_excess(data, weekly["storage"]) > OVERFLOW_TOL).mean(axis=1)
     return frame
 
 
