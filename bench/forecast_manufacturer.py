@@ -140,7 +140,7 @@ def main() -> int:
     t0 = time.perf_counter()
     result = run_backtest(
         ds.history,
-        factories(names, HORIZON, args.n_paths),
+        factories(names, max(HORIZON, int(lead.max()) + 1), args.n_paths),  # the lead time's weeks too
         starts,
         HORIZON,
         EVAL_LEVELS,

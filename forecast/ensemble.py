@@ -54,7 +54,7 @@ from forecast.calibration import (
 )
 from forecast.params import Bool, Float, Horizon, Int, Levels, NPaths, Seed
 from forecast.quantile_model import DEFAULT_LEVELS
-from forecast.registry import QUANTILE_MODELS, forecaster_class
+from forecast.registry import QUANTILE_MODELS, forecaster_class, model_parameters
 from forecast.segments import DEMAND_CLASSES, classify_demand
 from forecast.tasks import map_tasks
 
@@ -65,7 +65,7 @@ VALIDATION_ORIGINS = 3  # origins within the held-out weeks the weights are scor
 CUMULATIVE_WEEKS = (4, 8, 13, 17, 26)  # validation horizons of cumulative demand
 VALIDATION_LEVELS = np.round(np.arange(0.05, 0.96, 0.05), 2)
 CALIBRATION_LEVELS = np.round(np.arange(0.01, 1.0, 0.01), 2)
-Member = Literal["lightgbm", "lstm", "bootstrap", "baseline", "croston"]
+Member = Literal["lightgbm", "lstm", "tweedie", "bootstrap", "baseline", "croston"]
 
 
 def actual_matrix(history: pd.DataFrame, skus: Sequence[str], weeks: pd.DatetimeIndex) -> np.ndarray:
@@ -171,7 +171,9 @@ class EnsembleForecaster(Forecaster):
     def _new_member(self, name: str) -> Forecaster:
         params: dict[str, Any] = {"n_paths": self.n_paths, "seed": self.seed}
         if name in QUANTILE_MODELS:
-            params.update(quantiles=self.quantiles, max_horizon=self.max_horizon)
+            params["quantiles"] = self.quantiles
+        if "max_horizon" in model_parameters(name):
+            params["max_horizon"] = self.max_horizon
         return forecaster_class(name)(**{**params, **self.member_params.get(name, {})})
 
     def fit(

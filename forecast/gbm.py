@@ -39,7 +39,73 @@ def _train_level(
     return lgb.train(params, data, num_boost_round=rounds)
 
 
-class LightGBMForecaster(QuantileForecaster):
+class GlobalRows:
+    """Rows of a global direct model (:mod:`forecast.features`): training triples (SKU, origin,
+    horizon) and the prediction rows at the last origin; ``update`` moves that origin.
+
+    Users set ``max_horizon``, ``train_weeks``, ``max_rows`` and ``seed`` and, at fit, ``vocab_``.
+    """
+
+    max_horizon: int
+    train_weeks: int
+    max_rows: int
+    seed: int
+    name: str
+
+    def update(
+        self,
+        history: pd.DataFrame,
+        *,
+        attributes: pd.DataFrame | None = None,
+        events: pd.DataFrame | None = None,
+    ) -> Self:
+        """Move the forecast origin to the end of ``history`` without retraining the boosters."""
+        self._check_fitted()
+        panel, _ = make_panel(history, attributes, events, vocab=self.vocab_)
+        self._set_origin(history, panel, origin_features(panel))
+        return self
+
+    def _set_origin(self, history: pd.DataFrame, panel: Panel, feats: dict[str, np.ndarray]) -> None:
+        """Model inputs for forecasts from the last week of ``panel``."""
+        last = np.full(len(panel.skus), len(panel.weeks) - 1)
+        self.skus_ = list(panel.skus)
+        self.last_week_ = panel.last_week
+        self.pred_rows_ = self._prediction_rows(panel, feats, last)
+        self.pred_scale_ = feats["scale"][:, -1]
+        self.rho_ = history_rho(history)
+
+    def _training_rows(
+        self, panel: Panel, feats: dict[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(s, t, h) with a known target, the origin listed and ``MIN_AGE`` weeks old, sampled."""
+        n_s, n_t = feats["scale"].shape
+        first = max(0, n_t - self.train_weeks - self.max_horizon)
+        s, t, h = np.meshgrid(
+            np.arange(n_s), np.arange(first, n_t - 1), np.arange(1, self.max_horizon + 1), indexing="ij"
+        )
+        s, t, h = s.ravel(), t.ravel(), h.ravel()
+        keep = (t + h < n_t) & (feats["age"][s, t] >= MIN_AGE)
+        s, t, h = s[keep], t[keep], h[keep]
+        y = target(panel, s, t, h)
+        ok = ~np.isnan(y)
+        s, t, h = s[ok], t[ok], h[ok]
+        if len(s) > self.max_rows:
+            pick = np.sort(np.random.default_rng(self.seed).choice(len(s), self.max_rows, replace=False))
+            s, t, h = s[pick], t[pick], h[pick]
+        if len(s) == 0:
+            raise ValueError(
+                f"{self.name}: no training rows (need at least a few weeks of uncensored history)"
+            )
+        return s, t, h
+
+    def _prediction_rows(self, panel: Panel, feats: dict[str, np.ndarray], t: np.ndarray) -> pd.DataFrame:
+        n_s = len(t)
+        s = np.repeat(np.arange(n_s), self.max_horizon)
+        h = np.tile(np.arange(1, self.max_horizon + 1), n_s)
+        return design(panel, feats, s, np.repeat(t, self.max_horizon), h)
+
+
+class LightGBMForecaster(GlobalRows, QuantileForecaster):
     """One global LightGBM quantile regression per level (``objective="quantile"``)."""
 
     name = "lightgbm"
@@ -112,56 +178,6 @@ class LightGBMForecaster(QuantileForecaster):
         self.fitted_ = True
         self._set_origin(history, panel, feats)
         return self
-
-    def update(
-        self,
-        history: pd.DataFrame,
-        *,
-        attributes: pd.DataFrame | None = None,
-        events: pd.DataFrame | None = None,
-    ) -> Self:
-        """Move the forecast origin to the end of ``history`` without retraining the boosters."""
-        self._check_fitted()
-        panel, _ = make_panel(history, attributes, events, vocab=self.vocab_)
-        self._set_origin(history, panel, origin_features(panel))
-        return self
-
-    def _set_origin(self, history: pd.DataFrame, panel: Panel, feats: dict[str, np.ndarray]) -> None:
-        """Model inputs for forecasts from the last week of ``panel``."""
-        last = np.full(len(panel.skus), len(panel.weeks) - 1)
-        self.skus_ = list(panel.skus)
-        self.last_week_ = panel.last_week
-        self.pred_rows_ = self._prediction_rows(panel, feats, last)
-        self.pred_scale_ = feats["scale"][:, -1]
-        self.rho_ = history_rho(history)
-
-    def _training_rows(
-        self, panel: Panel, feats: dict[str, np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(s, t, h) with a known target, the origin listed and ``MIN_AGE`` weeks old, sampled."""
-        n_s, n_t = feats["scale"].shape
-        first = max(0, n_t - self.train_weeks - self.max_horizon)
-        s, t, h = np.meshgrid(
-            np.arange(n_s), np.arange(first, n_t - 1), np.arange(1, self.max_horizon + 1), indexing="ij"
-        )
-        s, t, h = s.ravel(), t.ravel(), h.ravel()
-        keep = (t + h < n_t) & (feats["age"][s, t] >= MIN_AGE)
-        s, t, h = s[keep], t[keep], h[keep]
-        y = target(panel, s, t, h)
-        ok = ~np.isnan(y)
-        s, t, h = s[ok], t[ok], h[ok]
-        if len(s) > self.max_rows:
-            pick = np.sort(np.random.default_rng(self.seed).choice(len(s), self.max_rows, replace=False))
-            s, t, h = s[pick], t[pick], h[pick]
-        if len(s) == 0:
-            raise ValueError("lightgbm: no training rows (need at least a few weeks of uncensored history)")
-        return s, t, h
-
-    def _prediction_rows(self, panel: Panel, feats: dict[str, np.ndarray], t: np.ndarray) -> pd.DataFrame:
-        n_s = len(t)
-        s = np.repeat(np.arange(n_s), self.max_horizon)
-        h = np.tile(np.arange(1, self.max_horizon + 1), n_s)
-        return design(panel, feats, s, np.repeat(t, self.max_horizon), h)
 
     def predict_quantiles(self, skus: Sequence[str], horizon: int) -> np.ndarray:
         """Quantiles ``[S, horizon, Q]`` at ``self.quantiles`` in units (zeros for unknown SKUs)."""

@@ -44,6 +44,19 @@ def _transitions(occurred: np.ndarray) -> tuple[int, int, int, int]:
     )
 
 
+def draw_sizes(
+    sizes: np.ndarray, scale: np.ndarray, rng: np.random.Generator, jitter: bool, whole: bool
+) -> np.ndarray:
+    """One demand size per cell of ``scale`` (its shape): a past non-zero size drawn from ``sizes``
+    times ``scale``, jittered as ``x + Z sqrt(x)`` where that stays positive (whole units: rounded,
+    at least 1)."""
+    x = sizes[rng.integers(0, sizes.size, size=scale.shape)] * scale
+    if jitter:
+        moved = x + rng.standard_normal(scale.shape) * np.sqrt(x)
+        x = np.where(moved > 0, np.maximum(np.round(moved), 1.0) if whole else moved, x)
+    return x
+
+
 def bootstrap_paths(
     units: np.ndarray, horizon: int, n_paths: int, rng: np.random.Generator, jitter: bool = True
 ) -> np.ndarray:
@@ -64,11 +77,7 @@ def bootstrap_paths(
     paths = np.zeros((n_paths, horizon))
     for t in range(horizon):
         state = rng.random(n_paths) < np.where(state, p11, p01)
-        x = sizes[rng.integers(0, sizes.size, size=n_paths)] * level
-        if jitter:
-            moved = x + rng.standard_normal(n_paths) * np.sqrt(x)
-            x = np.where(moved > 0, np.round(moved) if whole else moved, x)
-        paths[:, t] = np.where(state, x, 0.0)
+        paths[:, t] = np.where(state, draw_sizes(sizes, level, rng, jitter, whole), 0.0)
     return paths
 
 

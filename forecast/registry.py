@@ -24,6 +24,7 @@ CLASSES = {
     "croston": "forecast.baselines:CrostonForecaster",
     "bootstrap": "forecast.intermittent:BootstrapForecaster",
     "lightgbm": "forecast.gbm:LightGBMForecaster",
+    "tweedie": "forecast.count_model:CountForecaster",
     "lstm": "forecast.lstm:LSTMForecaster",
     "ensemble": "forecast.ensemble:EnsembleForecaster",
     "file": "forecast.file_source:FileForecaster",
@@ -67,9 +68,9 @@ def make_forecaster(
 ) -> Forecaster:
     """The (unfitted) forecaster for ``spec.model``, with ``spec.params`` on top of the defaults.
 
-    Quantile models are trained on ``spec.quantiles`` and, when ``horizon`` is given, for
-    exactly that many weeks ahead. ``file_rows``: a forecast file's validated rows and levels,
-    for model ``file`` (the planner's data layer reads the file).
+    Quantile models are trained on ``spec.quantiles``; models with a ``max_horizon`` are trained,
+    when ``horizon`` is given, for exactly that many weeks ahead. ``file_rows``: a forecast file's
+    validated rows and levels, for model ``file`` (the planner's data layer reads the file).
     """
     kwargs: dict[str, Any] = {"n_paths": spec.n_paths, "seed": spec.seed}
     if spec.model == "file":
@@ -78,8 +79,8 @@ def make_forecaster(
         kwargs["window"] = spec.history_weeks
     elif spec.model in QUANTILE_MODELS:
         kwargs["quantiles"] = spec.quantiles
-        if horizon is not None:
-            kwargs["max_horizon"] = horizon
+    if horizon is not None and "max_horizon" in model_parameters(spec.model):
+        kwargs["max_horizon"] = horizon
     kwargs.update(spec.params)
     model = build_forecaster(spec.model, kwargs)
     if file_rows is not None and hasattr(model, "use"):

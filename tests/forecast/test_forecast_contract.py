@@ -17,6 +17,7 @@ from forecast.baselines import (
     SeasonalNaiveForecaster,
     seasonal_index,
 )
+from forecast.count_model import CountForecaster
 from forecast.ensemble import EnsembleForecaster
 from forecast.file_source import FileForecaster
 from forecast.gbm import LightGBMForecaster
@@ -73,6 +74,7 @@ FACTORIES: dict[str, Callable[[Path], Forecaster]] = {
     "croston_sba": lambda tmp: CrostonForecaster(method="sba", alpha=0.1, n_paths=300, seed=1),
     "croston_tsb": lambda tmp: CrostonForecaster(method="tsb", alpha=0.1, n_paths=300, seed=1),
     "lightgbm": lambda tmp: LightGBMForecaster(max_horizon=10, n_paths=300, seed=1, **TINY_LGB),
+    "tweedie": lambda tmp: CountForecaster(max_horizon=10, n_paths=300, seed=1, **TINY_LGB),
     "lstm": lambda tmp: LSTMForecaster(max_horizon=10, n_paths=300, seed=1, **TINY_LSTM),
     "ensemble": lambda tmp: EnsembleForecaster(
         max_horizon=10,
