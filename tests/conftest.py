@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,12 @@ settings.register_profile("dev", print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "planner" / "sample_data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Runs the tests make are recorded in a run store of their own, never the user's."""
+    os.environ.pop("PLANNER_STORE", None)
+    os.environ["PLANNER_DATA_DIR"] = tempfile.mkdtemp(prefix="planner-test-store-")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("base", "inputs", "core", "policies", "optimizer", "run", "evaluation", "reporting", "app")
+LAYERS = ("base", "history", "inputs", "core", "policies", "optimizer", "run", "evaluation", "reporting", "app")
 
 
 def _imports(path: Path) -> set[str]:

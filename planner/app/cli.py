@@ -215,10 +215,60 @@ def _progress(compute: Compute | None = None) -> Iterator[Callable[[str], None]]
         yield step
 
 
+def _store() -> str | None:
+    """The ``--store`` option of the ``planner`` group (None: the environment or the default)."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    return (root.params.get("store") if root is not None else None) or None
+
+
+def _record(
+    command: str,
+    out_dir: Path,
+    written: Sequence[Path],
+    manifest_file: str,
+    key: tuple[str | int, ...] = (),
+    **fields: Any,
+) -> tuple[str, str] | None:
+    """Record the run in the run store from its published manifest (``key``: where the manifest sits
+    in that JSON file); ``(run id, store)``, or None when recording is off."""
+    import json
+
+    from planner.app.history import build_record, record
+
+    manifest = json.loads((Path(out_dir) / manifest_file).read_text(encoding="utf-8"))
+    for k in key:
+        manifest = manifest[k]
+    return record(_store(), build_record(command, manifest, Path(out_dir), written, **fields))
+
+
+def _wrote(written: Sequence[Path], recorded: tuple[str, str] | None = None) -> None:
+    for path in written:
+        out.print(f"wrote {path}")
+    if recorded is not None:
+        out.print(f"recorded run {recorded[0]} in {recorded[1]}")
+
+
+def _plan_kpis(summary: dict) -> dict:
+    """The plan's headline figures: expected costs, service, counts and storage risk."""
+    return {
+        "costs_expected": summary["costs_expected"],
+        "service": {k: v for k, v in summary["service"].items() if not isinstance(v, list | dict)},
+        "counts": summary["counts"],
+        "storage_overflow_probability_max": summary["storage"]["overflow_probability_max"],
+    }
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option(
+    "--store",
+    metavar="URL",
+    help="Run history: a database URL (sqlite:///PATH, postgresql+psycopg://...), or 'off'. "
+    "Default: $PLANNER_STORE, else runs.db in $PLANNER_DATA_DIR or the user data folder.",
+)
 @click.version_option(package_name="purchase-planner")
-def main(verbose: int) -> None:
+def main(verbose: int, store: str | None) -> None:
     """Purchase planner: forecast demand, plan orders, compare what-ifs.
 
     \b
@@ -282,6 +332,9 @@ def plan(
         run = run_plan(scenario, policy, step, model_dir=model_dir)
         step("writing outputs")
         written = write_plan(run, out_dir)
+        recorded = _record(
+            "plan", out_dir, written, "manifest.json", kpis=_plan_kpis(run.summary), lines=run.lines
+        )
     _warn(run.warnings)
     s = run.summary
     c = s["costs_expected"]
@@ -316,8 +369,7 @@ def plan(
             f"{st['basis_quantile']:g}); expected stock above capacity in "
             f"{len(st['weeks_expected_over'])} weeks"
         )
-    for path in written:
-        out.print(f"wrote {path}")
+    _wrote(written, recorded)
 
 
 @main.command()
@@ -343,14 +395,24 @@ def forecast(scenario: Path, out_dir: Path, scheduler: str | None, workers: int 
         run = run_forecast(scenario, step)
         step("writing outputs")
         written = write_forecast(run, out_dir)
+        recorded = _record(
+            "forecast",
+            out_dir,
+            written,
+            "forecast_manifest.json",
+            kpis={
+                "skus": len(run.forecast.skus),
+                "weeks": run.forecast.horizon,
+                "mean_units": float(run.forecast.mean.sum()),
+            },
+        )
     _warn(run.prepared.warnings)
     fc = run.forecast
     out.print(
         f"{run.model.name} forecast for {len(fc.skus)} SKUs, {fc.weeks[0].date()}..{fc.weeks[-1].date()}: "
         f"mean {fc.mean.sum():,.0f} units in total; fit {run.prepared.timings.get('fit', 0):.1f} s"
     )
-    for path in written:
-        out.print(f"wrote {path}")
+    _wrote(written, recorded)
 
 
 @main.command("backtest-forecast")
@@ -395,6 +457,13 @@ def backtest_forecast(
         prep, result = backtest_forecasts(scenario, names, n_origins, horizon, step)
         step("writing outputs")
         written = write_forecast_backtest(prep, result, out_dir)
+        recorded = _record(
+            "backtest-forecast",
+            out_dir,
+            written,
+            "backtest_manifest.json",
+            kpis={"weekly": result.table("all", "weekly").to_dict(orient="records")},
+        )
     present = result.metrics["class"].unique()
     for target, what in (
         ("weekly", f"weekly, {horizon} weeks"),
@@ -408,8 +477,7 @@ def backtest_forecast(
                 table = table.drop(columns=[c for c in table.columns if c.startswith(("fit", "predict"))])
             out.print(f"\n{klass} SKUs, {what} ({n_origins} origins):")
             out.print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    for path in written:
-        out.print(f"wrote {path}")
+    _wrote(written, recorded)
 
 
 @main.command()
@@ -432,14 +500,14 @@ def kpis(
     with _user_errors(), _compute(scheduler, workers, scenario) as compute, _progress(compute) as step:
         prep, table = run_kpis(scenario, step, model_dir=model_dir)
         written = write_kpis(prep, table, out_dir)
+        recorded = _record("kpis", out_dir, written, "kpis_manifest.json", kpis={"skus": len(table)})
     _warn(prep.warnings)
     out.print(
         f"{len(table)} SKUs: median EOQ {table['eoq'].median():.1f} units, median turnover "
         f"{table['inventory_turnover'].median():.1f}/year, annual holding cost "
         f"{table['annual_holding_cost'].sum():,.0f}"
     )
-    for path in written:
-        out.print(f"wrote {path}")
+    _wrote(written, recorded)
 
 
 SIMULATION_ROWS = (
@@ -494,6 +562,9 @@ def simulate(
         run = run_simulation(scenario, policy, step, model_dir=model_dir, actuals=actuals)
         step("writing outputs")
         written = write_simulation(run, out_dir)
+        recorded = _record(
+            "simulate", out_dir, written, "simulation.json", ("manifest",), kpis=run.result.summary_dict()
+        )
     _warn(run.plan.warnings)
     res = run.result
     source = f"actual demand in {actuals.name}" if actuals is not None else f"{res.n_paths} forecast paths"
@@ -507,8 +578,7 @@ def simulate(
             label, *("n/a" if pd.isna(row[c]) else fmt.format(row[c]) for c in ("mean", "p10", "p90"))
         )
     out.print(table)
-    for path in written:
-        out.print(f"wrote {path}")
+    _wrote(written, recorded)
 
 
 def _fmt(value: float, fmt: str) -> str:
@@ -548,6 +618,16 @@ def compare(
         comparison = compare_scenarios(scenarios, policy, step, model_dir=model_dir, compute=compute)
         step("writing outputs")
         written = write_comparison(comparison, out_dir)
+        info = comparison.to_dict()["scenarios"]
+        recorded = _record(
+            "compare",
+            out_dir,
+            written,
+            "compare.json",
+            ("scenarios", 0, "manifest"),
+            kpis={i["name"]: {"costs": i["costs"], "service": i["service"]} for i in info},
+            scenario_name=" vs ".join(i["name"] for i in info),
+        )
     costs = comparison.costs().set_index(["scenario", "category"])
     service = comparison.service().set_index(["scenario", "kpi"])
     table = Table(title=f"{len(scenarios)} scenarios: simulated cost and service")
@@ -570,8 +650,7 @@ def compare(
             _fmt(service.loc[(name, "avg_inventory_value"), "mean"], "{:,.0f}"),
         )
     out.print(table)
-    for path in written:
-        out.print(f"wrote {path}")
+    _wrote(written, recorded)
 
 
 def _levels(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, ...]:
@@ -622,6 +701,14 @@ def frontier(
         result = service_frontier(scenario, levels, policy, step, model_dir=model_dir, compute=compute)
         step("writing outputs")
         written = write_frontier(result, out_dir)
+        recorded = _record(
+            "frontier",
+            out_dir,
+            written,
+            "frontier.json",
+            ("manifest",),
+            kpis={"points": result.table().to_dict(orient="records")},
+        )
     frame = result.table()
     policy_name = result.runs[0].plan.result.policy
     table = Table(title=f"'{result.prepared.scenario.name}' ({policy_name}): cost against service level")
@@ -639,8 +726,7 @@ def frontier(
     for row in frame.itertuples(index=False):
         table.add_row(*(_fmt(getattr(row, col), fmt) for col, _, fmt in columns))
     out.print(table)
-    for path in written:
-        out.print(f"wrote {path}")
+    _wrote(written, recorded)
 
 
 BACKTEST_FORMATS = {
@@ -735,6 +821,14 @@ def backtest(
         )
         step("writing outputs")
         written = write_policy_backtest(result, out_dir)
+        recorded = _record(
+            "backtest",
+            out_dir,
+            written,
+            "backtest.json",
+            ("manifest",),
+            kpis=result.summary.set_index("policy").to_dict(orient="index"),
+        )
     w = result.window.weeks
     table = Table(
         title=f"'{result.prepared.scenario.name}': {len(w)} origins, {w[0].date()}..{w[-1].date()}, "
@@ -748,8 +842,7 @@ def backtest(
         fmt = BACKTEST_FORMATS.get(kpi, "{:,.0f}")
         table.add_row(kpi, *(_fmt(v, fmt) for v in frame[kpi]))
     out.print(table)
-    for path in written:
-        out.print(f"wrote {path}")
+    _wrote(written, recorded)
 
 
 @main.command("import-m5")
@@ -798,5 +891,133 @@ def sample(out_dir: Path, seed: int, skus: int) -> None:
 
     with _user_errors():
         written = write_sample(generate_sample(seed=seed, n_skus=skus), out_dir)
-    for path in written:
-        out.print(f"wrote {path}")
+    _wrote(written)
+
+
+@contextmanager
+def _opened_store() -> Iterator[Any]:
+    """The run store named by --store, $PLANNER_STORE or the default; a usage error when off."""
+    from planner.history.store import RunStore, store_url
+
+    url = store_url(_store())
+    if url is None:
+        _fail(2, "the run store is off (--store off or PLANNER_STORE=off): there is no run history to read")
+    store = RunStore(url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@main.group()
+def runs() -> None:
+    """The run history: every forecast, plan, simulate, compare and backtest run, recorded.
+
+    \b
+    Example:
+      planner runs list --scenario base
+      planner runs show 20261207-063700-a1b2c3
+      planner runs diff RUN_A RUN_B
+    """
+
+
+@runs.command("list")
+@click.option("--scenario", help="Only runs of this scenario (its name).")
+@click.option("--command", "command_name", help="Only runs of this command (plan, forecast, ...).")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+def runs_list(scenario: str | None, command_name: str | None, limit: int) -> None:
+    """The latest runs, newest first."""
+    with _user_errors(), _opened_store() as store:
+        frame = store.runs(scenario=scenario, command=command_name, limit=limit)
+        where = store.url
+    if frame.empty:
+        out.print(f"no runs recorded in {where}")
+        return
+    frame = frame.assign(
+        created_at=frame["created_at"].map(lambda t: f"{t:%Y-%m-%d %H:%M:%S}"),
+        gap=frame["gap"].map(lambda g: "" if g is None or pd.isna(g) else f"{g:.2%}"),
+    ).fillna("")
+    frame.columns = ["run", "time (UTC)", "command", "scenario", "policy", "status", "gap", "outputs"]
+    out.print(f"runs in {where}, newest first:")
+    out.print(frame.to_string(index=False))
+
+
+@runs.command("show")
+@click.argument("run_id", metavar="RUN")
+def runs_show(run_id: str) -> None:
+    """Everything recorded about one run: scenario, inputs, versions, figures, outputs."""
+    import json
+
+    with _user_errors(), _opened_store() as store:
+        run = store.run(run_id)
+    out.print(
+        f"run {run['id']}: {run['command']} of '{run['scenario_name']}' "
+        f"at {run['created_at']:%Y-%m-%d %H:%M:%S} UTC"
+    )
+    out.print(f"scenario {run['scenario_path']} (sha256 {run['scenario_sha256'][:12]})")
+    out.print(
+        f"input data fingerprint {run['data_sha256'][:12]}; forecast model {run['forecast_model'] or '-'}"
+    )
+    if run["plan_start"] is not None:
+        out.print(f"plan start {run['plan_start']}")
+    out.print(f"planner {run['code_version']}; " + ", ".join(f"{k} {v}" for k, v in run["versions"].items()))
+    if run["solver_status"] is not None:
+        gap = "" if run["gap"] is None else f", gap {run['gap']:.2%}"
+        out.print(f"{run['policy']}: {run['solver_status']}, objective {run['objective']}{gap}")
+    out.print("figures: " + json.dumps(run["kpis"], indent=1, sort_keys=True))
+    out.print("timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in run["timings"].items()))
+    for w in run["warnings"]:
+        out.print(f"warning: {w}")
+    for o in run["outputs"]:
+        out.print(f"output {o['name']}: {o['path']} ({o['bytes']} bytes, sha256 {(o['sha256'] or '-')[:12]})")
+
+
+@runs.command("diff")
+@click.argument("run_a", metavar="RUN_A")
+@click.argument("run_b", metavar="RUN_B")
+@click.option(
+    "--lines",
+    "show_lines",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Changed lines to print (all are in --out).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write plan_diff_lines.csv, plan_diff_suppliers.csv and plan_diff_weeks.csv here.",
+)
+def runs_diff(run_a: str, run_b: str, show_lines: int, out_dir: Path | None) -> None:
+    """What changed from plan RUN_A to plan RUN_B: lines, spend by supplier and week, and why."""
+    from planner.history.diff import diff_plans
+
+    with _user_errors(), _opened_store() as store:
+        a, b = store.run(run_a), store.run(run_b)
+        diff = diff_plans(a, b, store.plan_lines(run_a), store.plan_lines(run_b))
+        written = _write_diff(diff, out_dir) if out_dir is not None else []
+    n = diff.counts()
+    out.print(
+        f"plan {run_a} -> {run_b}: {n['added']} lines added, {n['removed']} removed, {n['changed']} changed; "
+        f"spend {diff.by_supplier['before'].sum():,.0f} -> {diff.by_supplier['after'].sum():,.0f}"
+    )
+    out.print("why: " + "; ".join(diff.drivers))
+    if show_lines and len(diff.lines):
+        out.print(diff.lines.head(show_lines).to_string(index=False))
+    moved = diff.by_supplier[diff.by_supplier["change"].abs() > 1e-6]
+    if len(moved):
+        out.print("spend by supplier:")
+        out.print(moved.to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
+    _wrote(written)
+
+
+def _write_diff(diff: Any, out_dir: Path) -> list[Path]:
+    from planner.base.io import StagedOutputs
+
+    with StagedOutputs(out_dir) as staged:
+        staged.csv("plan_diff_lines.csv", diff.lines)
+        staged.csv("plan_diff_suppliers.csv", diff.by_supplier)
+        staged.csv("plan_diff_weeks.csv", diff.by_week)
+        return staged.commit()

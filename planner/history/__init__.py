@@ -1,0 +1,1 @@
+"""Run history: every command's run recorded in a SQL database (SQLite by default, PostgreSQL for teams)."""

@@ -1,0 +1,83 @@
+"""The run store's tables (SQLAlchemy 2). Alembic migrations (``migrations/``) create and evolve them.
+
+- ``runs``: one row per command run: what ran (command, scenario as resolved YAML and its hash),
+  on what (a fingerprint of the input files, each file's hash, the forecast model), with what code
+  (package versions), what came out (solver status, objective, bound, gap, headline KPIs, timings)
+  and where the outputs went;
+- ``run_outputs``: each output file's path, SHA-256 and size;
+- ``plan_lines``: the purchase plan of ``plan`` runs, kept so that a later run that overwrites the
+  output folder loses nothing and two plans can be compared (``planner runs diff``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    command: Mapped[str] = mapped_column(String(40), index=True)
+    scenario_name: Mapped[str] = mapped_column(String(200), index=True)
+    scenario_path: Mapped[str] = mapped_column(Text)
+    scenario_sha256: Mapped[str] = mapped_column(String(64))
+    scenario_yaml: Mapped[str] = mapped_column(Text)
+    data_sha256: Mapped[str] = mapped_column(String(64))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    forecast_model: Mapped[str | None] = mapped_column(String(200))
+    plan_start: Mapped[dt.date | None] = mapped_column(Date)
+    code_version: Mapped[str] = mapped_column(String(40))
+    versions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    policy: Mapped[str | None] = mapped_column(String(40))
+    solver_status: Mapped[str | None] = mapped_column(String(40))
+    objective: Mapped[float | None] = mapped_column(Float)
+    bound: Mapped[float | None] = mapped_column(Float)
+    gap: Mapped[float | None] = mapped_column(Float)
+    kpis: Mapped[dict[str, Any]] = mapped_column(JSON)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    warnings: Mapped[list[Any]] = mapped_column(JSON)
+    out_dir: Mapped[str] = mapped_column(Text)
+
+    outputs: Mapped[list[RunOutput]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="RunOutput.name"
+    )
+
+
+class RunOutput(Base):
+    __tablename__ = "run_outputs"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    bytes: Mapped[int | None] = mapped_column(Integer)
+
+    run: Mapped[Run] = relationship(back_populates="outputs")
+
+
+class PlanLine(Base):
+    __tablename__ = "plan_lines"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_week: Mapped[dt.date] = mapped_column(Date)
+    sku: Mapped[str] = mapped_column(String(200))
+    supplier: Mapped[str] = mapped_column(String(200))
+    units: Mapped[float] = mapped_column(Float)
+    packs: Mapped[float] = mapped_column(Float)
+    arrival_week: Mapped[dt.date] = mapped_column(Date)
+    unit_cost: Mapped[float] = mapped_column(Float)
+    order_value: Mapped[float] = mapped_column(Float)
+
+
+Index("ix_runs_scenario_command_created", Run.scenario_name, Run.command, Run.created_at)

@@ -1,0 +1,240 @@
+"""The run store: where runs are recorded and read back.
+
+The store is a SQLAlchemy URL. Where it is, first match wins:
+
+1. ``--store URL`` on the command line;
+2. the environment variable ``PLANNER_STORE`` (e.g. ``postgresql+psycopg://user@host/planner``);
+3. ``sqlite:///<data dir>/runs.db``, the data dir being ``PLANNER_DATA_DIR`` or the user's data
+   folder (``platformdirs``; ``~/.local/share/purchase-planner`` on Linux).
+
+``off`` (either way) records nothing. The schema is created and migrated (Alembic) when the store
+is opened, so a new version of the planner upgrades an old store in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from planner.base.errors import PlannerError
+from planner.history.schema import PlanLine, Run, RunOutput
+
+STORE_ENV = "PLANNER_STORE"
+DATA_DIR_ENV = "PLANNER_DATA_DIR"
+OFF = "off"
+MIGRATIONS = Path(__file__).parent / "migrations"
+RUN_COLUMNS = [c.key for c in Run.__table__.columns]
+LINE_COLUMNS = ["order_week", "sku", "supplier", "units", "packs", "arrival_week", "unit_cost", "order_value"]
+
+
+class StoreError(PlannerError):
+    """The run store cannot be opened, read or written, or has no such run."""
+
+
+def store_url(option: str | None = None) -> str | None:
+    """The store's URL (module docstring); None when recording is off."""
+    url = option or os.environ.get(STORE_ENV)
+    if url is None:
+        from platformdirs import user_data_dir
+
+        folder = Path(os.environ.get(DATA_DIR_ENV) or user_data_dir("purchase-planner"))
+        url = f"sqlite:///{folder / 'runs.db'}"
+    return None if url.strip().lower() == OFF else url
+
+
+def new_run_id(now: dt.datetime) -> str:
+    """A sortable, unique run id: UTC time and 6 random hex digits (``20261207-063700-a1b2c3``)."""
+    return f"{now.astimezone(dt.UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a command run records (``runs``, ``run_outputs`` and, for plans, ``plan_lines``)."""
+
+    command: str
+    scenario_name: str
+    scenario_path: str
+    scenario_sha256: str
+    scenario_yaml: str
+    data_sha256: str
+    inputs: dict[str, Any]
+    code_version: str
+    versions: dict[str, Any]
+    out_dir: str
+    outputs: list[dict[str, Any]]
+    created_at: dt.datetime
+    forecast_model: str | None = None
+    plan_start: dt.date | None = None
+    policy: str | None = None
+    solver_status: str | None = None
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    kpis: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, Any] = field(default_factory=dict)
+    warnings: list[Any] = field(default_factory=list)
+    lines: pd.DataFrame | None = None
+
+
+class RunStore:
+    """Runs in a SQL database (SQLite or PostgreSQL), its schema kept at the latest migration."""
+
+    def __init__(self, url: str):
+        try:
+            parsed = make_url(url)
+            if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(parsed, connect_args=_connect_args(parsed.get_backend_name()))
+        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+            raise StoreError(
+                f"run store '{_safe(url)}' is not a database URL this planner can use: {exc}. "
+                "Fix: a sqlite:///PATH or postgresql+psycopg://USER@HOST/DB URL, or 'off'"
+            ) from None
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of run store '{_safe(url)}': {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.url = _safe(url)
+        with self._errors("open"):
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring the schema to the latest migration (nothing to do when it is there)."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        with self.engine.connect() as conn:
+            if MigrationContext.configure(conn).get_current_revision() == head:
+                return
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise StoreError(f"cannot {action} the run store {self.url}: {reason}") from None
+
+    def record(self, rec: RunRecord) -> str:
+        """Store one run (all of it or nothing); its new id."""
+        run_id = new_run_id(rec.created_at)
+        values = {k: getattr(rec, k) for k in RUN_COLUMNS if k != "id"}
+        with self._errors("write"), Session(self.engine) as session, session.begin():
+            session.add(Run(id=run_id, **values))
+            session.flush()
+            if rec.outputs:
+                session.execute(insert(RunOutput), [{"run_id": run_id, **o} for o in rec.outputs])
+            if rec.lines is not None and len(rec.lines):
+                rows = rec.lines[LINE_COLUMNS].assign(
+                    order_week=pd.to_datetime(rec.lines["order_week"]).dt.date,
+                    arrival_week=pd.to_datetime(rec.lines["arrival_week"]).dt.date,
+                    sku=rec.lines["sku"].astype(str),
+                    supplier=rec.lines["supplier"].astype(str),
+                )
+                records = rows.to_dict(orient="records")
+                session.execute(
+                    insert(PlanLine), [{"run_id": run_id, "line": i, **r} for i, r in enumerate(records)]
+                )
+        return run_id
+
+    def runs(
+        self, *, scenario: str | None = None, command: str | None = None, limit: int = 20
+    ) -> pd.DataFrame:
+        """The latest ``limit`` runs (newest first), optionally of one scenario and command."""
+        cols = [
+            Run.id,
+            Run.created_at,
+            Run.command,
+            Run.scenario_name,
+            Run.policy,
+            Run.solver_status,
+            Run.gap,
+            Run.out_dir,
+        ]
+        query = select(*cols).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit)
+        if scenario is not None:
+            query = query.where(Run.scenario_name == scenario)
+        if command is not None:
+            query = query.where(Run.command == command)
+        with self._errors("read"), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return pd.DataFrame(rows, columns=[c.key for c in cols])
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """Everything recorded about one run, its outputs included."""
+        with self._errors("read"), Session(self.engine) as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise StoreError(
+                    f"no run '{run_id}' in the run store {self.url}. Fix: 'planner runs list' shows the runs"
+                )
+            out = {c: getattr(run, c) for c in RUN_COLUMNS}
+            out["outputs"] = [
+                {"name": o.name, "path": o.path, "sha256": o.sha256, "bytes": o.bytes} for o in run.outputs
+            ]
+        return out
+
+    def latest(self, scenario: str, command: str = "plan") -> str | None:
+        """The id of the newest ``command`` run of ``scenario`` (None without one)."""
+        query = (
+            select(Run.id)
+            .where(Run.scenario_name == scenario, Run.command == command)
+            .order_by(Run.created_at.desc(), Run.id.desc())
+            .limit(1)
+        )
+        with self._errors("read"), self.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
+    def plan_lines(self, run_id: str) -> pd.DataFrame:
+        """The recorded purchase plan of a ``plan`` run (the columns of purchase_plan.csv)."""
+        run = self.run(run_id)
+        if run["command"] != "plan":
+            raise StoreError(f"run '{run_id}' is a '{run['command']}' run; only plan runs have plan lines")
+        cols = [getattr(PlanLine, c) for c in LINE_COLUMNS]
+        query = select(*cols).where(PlanLine.run_id == run_id).order_by(PlanLine.line)
+        with self._errors("read"), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return pd.DataFrame(rows, columns=LINE_COLUMNS)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _connect_args(backend: str) -> dict[str, Any]:
+    return (
+        {"timeout": 30} if backend == "sqlite" else {"connect_timeout": 10} if backend == "postgresql" else {}
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "<unparseable URL>"
