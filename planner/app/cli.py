@@ -249,16 +249,6 @@ def _wrote(written: Sequence[Path], recorded: tuple[str, str] | None = None) -> 
         out.print(f"recorded run {recorded[0]} in {recorded[1]}")
 
 
-def _plan_kpis(summary: dict) -> dict:
-    """The plan's headline figures: expected costs, service, counts and storage risk."""
-    return {
-        "costs_expected": summary["costs_expected"],
-        "service": {k: v for k, v in summary["service"].items() if not isinstance(v, list | dict)},
-        "counts": summary["counts"],
-        "storage_overflow_probability_max": summary["storage"]["overflow_probability_max"],
-    }
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 @click.option(
@@ -325,6 +315,7 @@ def plan(
       planner plan scenarios/base.yaml --out out/base
       planner plan scenarios/supplier_delay.yaml --out out/delay --policy classical
     """
+    from planner.app.history import plan_kpis
     from planner.app.outputs import write_plan
     from planner.run.planning import run_plan
 
@@ -333,7 +324,7 @@ def plan(
         step("writing outputs")
         written = write_plan(run, out_dir)
         recorded = _record(
-            "plan", out_dir, written, "manifest.json", kpis=_plan_kpis(run.summary), lines=run.lines
+            "plan", out_dir, written, "manifest.json", kpis=plan_kpis(run.summary), lines=run.lines
         )
     _warn(run.warnings)
     s = run.summary
@@ -1021,3 +1012,58 @@ def _write_diff(diff: Any, out_dir: Path) -> list[Path]:
         staged.csv("plan_diff_suppliers.csv", diff.by_supplier)
         staged.csv("plan_diff_weeks.csv", diff.by_week)
         return staged.commit()
+
+
+@main.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind (another than loopback needs --token).",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--scenarios",
+    "scenarios_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("scenarios"),
+    show_default=True,
+    help="The allow-listed scenarios: POST /scenarios/NAME/plan runs NAME.yaml from here.",
+)
+@click.option(
+    "--out-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where plan runs started over the API write (default: api-runs in the data folder).",
+)
+@click.option("--token", envvar="PLANNER_API_TOKEN", default=None, help="Bearer token ($PLANNER_API_TOKEN).")
+def serve(host: str, port: int, scenarios_dir: Path, out_root: Path | None, token: str | None) -> None:
+    """Serve the HTTP API over the run store (docs/api.md; the OpenAPI schema at /openapi.json).
+
+    \b
+    Example:
+      planner serve --port 8000
+      PLANNER_API_TOKEN=... planner serve --host 0.0.0.0 --port 8000
+    """
+    import ipaddress
+
+    import uvicorn
+
+    from planner.app.api import create_app
+    from planner.history.store import data_dir, display_url, store_url
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not token:
+        _fail(
+            2, f"binding to {host} exposes the API: give --token (or PLANNER_API_TOKEN), or bind to 127.0.0.1"
+        )
+    url = store_url(_store())
+    if url is None:
+        _fail(2, "the run store is off (--store off or PLANNER_STORE=off): the API serves what it records")
+    with _user_errors():
+        app = create_app(url, scenarios_dir, out_root or data_dir() / "api-runs", token=token or None)
+    out.print(f"serving the run store {display_url(url)} on http://{host}:{port} (Ctrl-C stops)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

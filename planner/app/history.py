@@ -108,6 +108,16 @@ def record(option: str | None, rec: RunRecord) -> tuple[str, str] | None:
         ) from None
 
 
+def plan_kpis(summary: dict) -> dict:
+    """The plan's headline figures: expected costs, service, counts and storage risk."""
+    return {
+        "costs_expected": summary["costs_expected"],
+        "service": {k: v for k, v in summary["service"].items() if not isinstance(v, list | dict)},
+        "counts": summary["counts"],
+        "storage_overflow_probability_max": summary["storage"]["overflow_probability_max"],
+    }
+
+
 def _output(path: Path, out_dir: Path) -> dict[str, Any]:
     name = str(path.relative_to(out_dir)) if path.is_relative_to(out_dir) else path.name
     if path.is_file():

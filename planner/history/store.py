@@ -27,7 +27,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy import Engine, String, cast, create_engine, event, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -47,14 +47,16 @@ class StoreError(PlannerError):
     """The run store cannot be opened, read or written, or has no such run."""
 
 
+def data_dir() -> Path:
+    """The planner's data folder: ``PLANNER_DATA_DIR`` or the user's data folder."""
+    from platformdirs import user_data_dir
+
+    return Path(os.environ.get(DATA_DIR_ENV) or user_data_dir("purchase-planner"))
+
+
 def store_url(option: str | None = None) -> str | None:
     """The store's URL (module docstring); None when recording is off."""
-    url = option or os.environ.get(STORE_ENV)
-    if url is None:
-        from platformdirs import user_data_dir
-
-        folder = Path(os.environ.get(DATA_DIR_ENV) or user_data_dir("purchase-planner"))
-        url = f"sqlite:///{folder / 'runs.db'}"
+    url = option or os.environ.get(STORE_ENV) or f"sqlite:///{data_dir() / 'runs.db'}"
     return None if url.strip().lower() == OFF else url
 
 
@@ -100,17 +102,19 @@ class RunStore:
             parsed = make_url(url)
             if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(parsed, connect_args=_connect_args(parsed.get_backend_name()))
+            self.engine: Engine = create_engine(
+                parsed, connect_args=_connect_args(parsed.get_backend_name()), pool_size=10, max_overflow=40
+            )
         except (ArgumentError, NoSuchModuleError, ValueError) as exc:
             raise StoreError(
-                f"run store '{_safe(url)}' is not a database URL this planner can use: {exc}. "
+                f"run store '{display_url(url)}' is not a database URL this planner can use: {exc}. "
                 "Fix: a sqlite:///PATH or postgresql+psycopg://USER@HOST/DB URL, or 'off'"
             ) from None
         except OSError as exc:
-            raise StoreError(f"cannot create the folder of run store '{_safe(url)}': {exc}") from None
+            raise StoreError(f"cannot create the folder of run store '{display_url(url)}': {exc}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.url = _safe(url)
+        self.url = display_url(url)
         with self._errors("open"):
             self._migrate()
 
@@ -205,15 +209,22 @@ class RunStore:
             return conn.execute(query).scalar()
 
     def plan_lines(self, run_id: str) -> pd.DataFrame:
-        """The recorded purchase plan of a ``plan`` run (the columns of purchase_plan.csv)."""
-        run = self.run(run_id)
-        if run["command"] != "plan":
-            raise StoreError(f"run '{run_id}' is a '{run['command']}' run; only plan runs have plan lines")
-        cols = [getattr(PlanLine, c) for c in LINE_COLUMNS]
+        """The recorded purchase plan of a ``plan`` run (the columns of purchase_plan.csv; weeks as
+        ISO dates, read as text: no per-row date objects, so large plans read fast)."""
+        weeks = ("order_week", "arrival_week")
+        cols = [
+            cast(getattr(PlanLine, c), String) if c in weeks else getattr(PlanLine, c) for c in LINE_COLUMNS
+        ]
         query = select(*cols).where(PlanLine.run_id == run_id).order_by(PlanLine.line)
         with self._errors("read"), self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return pd.DataFrame(rows, columns=LINE_COLUMNS)
+            command = conn.execute(select(Run.command).where(Run.id == run_id)).scalar()
+            if command is None:
+                self.run(run_id)  # names the missing run and the fix
+            if command != "plan":
+                raise StoreError(f"run '{run_id}' is a '{command}' run; only plan runs have plan lines")
+            frame = pd.read_sql(query, conn)
+        frame.columns = LINE_COLUMNS
+        return frame
 
     def close(self) -> None:
         self.engine.dispose()
@@ -232,7 +243,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _safe(url: str) -> str:
+def display_url(url: str) -> str:
     """The URL without its password, for messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
