@@ -47,7 +47,7 @@ from planner.evaluation.backtest import BacktestResult, run_backtest  # noqa: E4
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "manufacturer_weekly"
 FIRST_WEEKS = 100  # demand counted in weeks 1..100 to choose the SKUs
-Z_SWEEP = (0.0, 0.5, 1.0, 1.282, 1.645, 2.054, 2.326, 2.576, 3.09)
+Z_SWEEP = (0.0, 0.5, 1.0, 1.282, 1.645, 2.054, 2.326, 2.576, 3.09, 3.5, 4.0)
 TARGET_RATIO = 0.85
 TARGET_CLOSED = 0.40
 SERVICE_TOLERANCE = 0.02

@@ -9,7 +9,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("base", "history", "inputs", "core", "policies", "optimizer", "run", "evaluation", "reporting", "app")
+LAYERS = (
+    "base",
+    "history",
+    "inputs",
+    "core",
+    "policies",
+    "optimizer",
+    "run",
+    "evaluation",
+    "reporting",
+    "app",
+)
 
 
 def _imports(path: Path) -> set[str]:

@@ -215,11 +215,16 @@ def _progress(compute: Compute | None = None) -> Iterator[Callable[[str], None]]
         yield step
 
 
-def _store() -> str | None:
-    """The ``--store`` option of the ``planner`` group (None: the environment or the default)."""
+def _root(name: str) -> str | None:
+    """An option of the ``planner`` group (``store``, ``run_key``); None when not given."""
     ctx = click.get_current_context(silent=True)
     root = ctx.find_root() if ctx is not None else None
-    return (root.params.get("store") if root is not None else None) or None
+    return (root.params.get(name) if root is not None else None) or None
+
+
+def _store() -> str | None:
+    """The ``--store`` option (None: the environment or the default)."""
+    return _root("store")
 
 
 def _record(
@@ -239,7 +244,8 @@ def _record(
     manifest = json.loads((Path(out_dir) / manifest_file).read_text(encoding="utf-8"))
     for k in key:
         manifest = manifest[k]
-    return record(_store(), build_record(command, manifest, Path(out_dir), written, **fields))
+    rec = build_record(command, manifest, Path(out_dir), written, run_key=_root("run_key"), **fields)
+    return record(_store(), rec)
 
 
 def _wrote(written: Sequence[Path], recorded: tuple[str, str] | None = None) -> None:
@@ -257,8 +263,14 @@ def _wrote(written: Sequence[Path], recorded: tuple[str, str] | None = None) -> 
     help="Run history: a database URL (sqlite:///PATH, postgresql+psycopg://...), or 'off'. "
     "Default: $PLANNER_STORE, else runs.db in $PLANNER_DATA_DIR or the user data folder.",
 )
+@click.option(
+    "--run-key",
+    metavar="KEY",
+    help="Idempotency key for the run history: a later run of the same command with the same key "
+    "replaces this one's record (e.g. weekly-2026-12-07 from a scheduler).",
+)
 @click.version_option(package_name="purchase-planner")
-def main(verbose: int, store: str | None) -> None:
+def main(verbose: int, store: str | None, run_key: str | None) -> None:
     """Purchase planner: forecast demand, plan orders, compare what-ifs.
 
     \b

@@ -53,6 +53,7 @@ def build_record(
     lines: pd.DataFrame | None = None,
     scenario_name: str | None = None,
     scenario_yaml: str | None = None,
+    run_key: str | None = None,
 ) -> RunRecord:
     """The record of one run from its manifest (:func:`planner.run.record.manifest`) and outputs."""
     from importlib.metadata import version
@@ -86,6 +87,7 @@ def build_record(
         timings=manifest.get("timings_s") or {},
         warnings=list(manifest.get("warnings") or []),
         lines=lines,
+        run_key=run_key,
     )
 
 

@@ -3,7 +3,8 @@
 - ``runs``: one row per command run: what ran (command, scenario as resolved YAML and its hash),
   on what (a fingerprint of the input files, each file's hash, the forecast model), with what code
   (package versions), what came out (solver status, objective, bound, gap, headline KPIs, timings)
-  and where the outputs went;
+  and where the outputs went; ``run_key``, a scheduler's idempotency key (a rerun with the same
+  key and command replaces the earlier record);
 - ``run_outputs``: each output file's path, SHA-256 and size;
 - ``plan_lines``: the purchase plan of ``plan`` runs, kept so that a later run that overwrites the
   output folder loses nothing and two plans can be compared (``planner runs diff``).
@@ -47,6 +48,7 @@ class Run(Base):
     timings: Mapped[dict[str, Any]] = mapped_column(JSON)
     warnings: Mapped[list[Any]] = mapped_column(JSON)
     out_dir: Mapped[str] = mapped_column(Text)
+    run_key: Mapped[str | None] = mapped_column(String(200))
 
     outputs: Mapped[list[RunOutput]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="RunOutput.name"
@@ -81,3 +83,4 @@ class PlanLine(Base):
 
 
 Index("ix_runs_scenario_command_created", Run.scenario_name, Run.command, Run.created_at)
+Index("ix_runs_command_run_key", Run.command, Run.run_key, unique=True)

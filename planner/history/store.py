@@ -27,7 +27,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, String, cast, create_engine, event, insert, select
+from sqlalchemy import Engine, String, cast, create_engine, delete, event, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -92,6 +92,7 @@ class RunRecord:
     timings: dict[str, Any] = field(default_factory=dict)
     warnings: list[Any] = field(default_factory=list)
     lines: pd.DataFrame | None = None
+    run_key: str | None = None
 
 
 class RunStore:
@@ -139,10 +140,19 @@ class RunStore:
             raise StoreError(f"cannot {action} the run store {self.url}: {reason}") from None
 
     def record(self, rec: RunRecord) -> str:
-        """Store one run (all of it or nothing); its new id."""
+        """Store one run (all of it or nothing); its new id. A run with the same ``run_key`` and
+        command replaces the earlier one (a scheduler's rerun of the same week)."""
         run_id = new_run_id(rec.created_at)
         values = {k: getattr(rec, k) for k in RUN_COLUMNS if k != "id"}
         with self._errors("write"), Session(self.engine) as session, session.begin():
+            if rec.run_key is not None:
+                old = session.scalars(
+                    select(Run).where(Run.command == rec.command, Run.run_key == rec.run_key)
+                ).all()
+                for run in old:
+                    session.execute(delete(PlanLine).where(PlanLine.run_id == run.id))
+                    session.delete(run)
+                session.flush()
             session.add(Run(id=run_id, **values))
             session.flush()
             if rec.outputs:

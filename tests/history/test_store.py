@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 from planner.history.diff import diff_plans
 from planner.history.schema import Base
-from planner.history.store import RunRecord, RunStore, StoreError, store_url
+from planner.history.store import MIGRATIONS, RunRecord, RunStore, StoreError, store_url
 
 PG = os.environ.get("PLANNER_TEST_POSTGRES")
 
@@ -117,6 +119,46 @@ def test_a_failed_record_leaves_nothing(store: RunStore) -> None:
     with pytest.raises(StoreError, match="cannot write the run store"):
         store.record(record(plan=bad))
     assert store.runs().empty
+
+
+def test_a_rerun_with_the_same_key_replaces_the_record(store: RunStore) -> None:
+    plan = lines(("A", "S1", "2026-12-07", 10, 2.0))
+    first = store.record(record(0, plan=plan, run_key="weekly-2026-12-07"))
+    other = store.record(record(1, plan=plan, run_key="weekly-2026-12-14"))
+    forecast = store.record(record(2, command="forecast", run_key="weekly-2026-12-07"))  # another command
+    again = store.record(
+        record(3, plan=lines(("A", "S1", "2026-12-07", 11, 2.0)), run_key="weekly-2026-12-07")
+    )
+    assert store.runs()["id"].tolist() == [again, forecast, other]
+    assert store.plan_lines(again)["units"].tolist() == [11.0]
+    with pytest.raises(StoreError, match=f"no run '{first}'"):
+        store.plan_lines(first)
+
+
+def test_an_old_store_is_upgraded_in_place(tmp_path: Path) -> None:
+    """A store at the first migration (no run keys) gains them when a newer planner opens it."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(
+            text(
+                "INSERT INTO runs (id, created_at, command, scenario_name, scenario_path, "
+                "scenario_sha256, scenario_yaml, data_sha256, inputs, code_version, versions, kpis, "
+                "timings, warnings, out_dir) "
+                "VALUES ('20261130-060000-abcdef', '2026-11-30 06:00:00', 'plan', 'base', '-', '-', '', '-', "
+                "'{}', '0.1.0', '{}', '{}', '{}', '[]', '-')"
+            )
+        )
+    engine.dispose()
+    store = RunStore(url)
+    assert store.runs()["id"].tolist() == ["20261130-060000-abcdef"]
+    assert store.run("20261130-060000-abcdef")["run_key"] is None
+    store.record(record(0, run_key="k"))
+    store.close()
 
 
 def test_an_unknown_run_is_named_with_the_fix(store: RunStore) -> None:
