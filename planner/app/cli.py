@@ -3,9 +3,9 @@
 Exit codes: 0 success; 1 a problem with the inputs or the outputs' folder (data, scenario, model
 folder, infeasibility, memory; a message naming the file, line or key, no traceback); 2 a usage
 error (unknown option, missing argument, unusable --out); 3 an internal error (a bug: a one-line
-message, the traceback only with PLANNER_DEBUG=1); 130 interrupted (Ctrl-C); 143 stopped by
-SIGTERM. Whatever the exit, an output folder holds the previous run's files or this run's, never
-a mix (:mod:`planner.base.io`).
+message, the traceback only with PLANNER_DEBUG=1); 4 ``monitor`` flagged forecast drift; 130
+interrupted (Ctrl-C); 143 stopped by SIGTERM. Whatever the exit, an output folder holds the
+previous run's files or this run's, never a mix (:mod:`planner.base.io`).
 """
 
 from __future__ import annotations
@@ -403,6 +403,7 @@ def forecast(scenario: Path, out_dir: Path, scheduler: str | None, workers: int 
             out_dir,
             written,
             "forecast_manifest.json",
+            forecast=run.forecast.weekly_frame(),
             kpis={
                 "skus": len(run.forecast.skus),
                 "weeks": run.forecast.horizon,
@@ -1079,3 +1080,62 @@ def serve(host: str, port: int, scenarios_dir: Path, out_root: Path | None, toke
         app = create_app(url, scenarios_dir, out_root or data_dir() / "api-runs", token=token or None)
     out.print(f"serving the run store {display_url(url)} on http://{host}:{port} (Ctrl-C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _band(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter("give two shares, e.g. 0.7,0.9") from None
+    if not 0 <= lo < hi <= 1:
+        raise click.BadParameter("need 0 <= low < high <= 1, e.g. 0.7,0.9")
+    return lo, hi
+
+
+@main.command()
+@SCENARIO
+@OUT
+@click.option(
+    "--band", default="0.7,0.9", show_default=True, callback=_band, help="Drift band of 80 % coverage."
+)
+@click.option(
+    "--max-bias", type=click.FloatRange(min=0), default=0.2, show_default=True, help="Drift: |bias| above."
+)
+@click.option(
+    "--weeks", type=click.IntRange(min=1), default=3, show_default=True, help="Drift: at this many origins."
+)
+def monitor(scenario: Path, out_dir: Path, band: tuple[float, float], max_bias: float, weeks: int) -> None:
+    """Score every recorded forecast of the scenario against the demand now known; flag drift.
+
+    Writes monitor.csv, monitor.json and monitor.html (accuracy over time) and stores the scores in
+    the run store. Exit 4 when drift is flagged, so a scheduler can alert.
+
+    \b
+    Example:
+      planner monitor scenarios/base.yaml --out out/monitor
+    """
+    from planner.app.outputs import write_monitor
+    from planner.evaluation.monitor import DriftRule
+    from planner.evaluation.monitor import monitor as monitor_forecasts
+
+    with _user_errors(), _opened_store() as store:
+        result = monitor_forecasts(scenario, store, DriftRule(band=band, max_bias=max_bias, weeks=weeks))
+        written = write_monitor(result, out_dir)
+    overall = result.overall() if not result.scores.empty else pd.DataFrame()
+    out.print(
+        f"'{result.scenario}': {len(overall)} recorded forecasts scored on demand up to {result.last_week}, "
+        f"{len(result.pending)} with no known week yet"
+    )
+    if len(overall):
+        last = overall.iloc[-1]
+        out.print(
+            f"latest scored forecast (origin {last['origin']}, {int(last['weeks_known'])} weeks known): "
+            f"WQL {_fmt(last['wql'], '{:.3f}')}, bias {_fmt(last['bias'], '{:+.1%}')}, "
+            f"80 % coverage {_fmt(last['coverage80'], '{:.1%}')}, "
+            f"90 % coverage {_fmt(last['coverage90'], '{:.1%}')}"
+        )
+    _wrote(written)
+    if result.drift:
+        for message in result.drift:
+            err.print(f"[bold red]drift:[/] {escape(message)}")
+        sys.exit(4)

@@ -54,6 +54,7 @@ def build_record(
     scenario_name: str | None = None,
     scenario_yaml: str | None = None,
     run_key: str | None = None,
+    forecast: pd.DataFrame | None = None,
 ) -> RunRecord:
     """The record of one run from its manifest (:func:`planner.run.record.manifest`) and outputs."""
     from importlib.metadata import version
@@ -88,6 +89,7 @@ def build_record(
         warnings=list(manifest.get("warnings") or []),
         lines=lines,
         run_key=run_key,
+        forecast=forecast,
     )
 
 

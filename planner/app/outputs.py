@@ -22,6 +22,7 @@ from planner.base.io import StagedOutputs, file_sha256
 from planner.evaluation.backtest import ASSUMPTIONS as BACKTEST_ASSUMPTIONS
 from planner.evaluation.backtest import BacktestResult
 from planner.evaluation.compare import Comparison, Frontier
+from planner.evaluation.monitor import Monitoring
 from planner.evaluation.simulate import SimulationRun
 from planner.inputs.location import absolute
 from planner.reporting.report import frontier_comparison, render_report
@@ -159,6 +160,21 @@ def write_policy_backtest(result: BacktestResult, out_dir: Path) -> list[Path]:
         staged.csv("backtest_origins.csv", result.origins.round(6))
         staged.csv("backtest_orders.csv", result.orders.round(4))
         staged.manifest("backtest.json", info)
+        return staged.commit()
+
+
+def write_monitor(result: Monitoring, out_dir: Path) -> list[Path]:
+    """Publish monitor.csv (every score), monitor.json (per run, drift) and monitor.html together."""
+    from planner.evaluation.monitor import summary
+    from planner.reporting.monitor import render_monitor
+
+    scores = result.scores.copy()
+    if "origin" in scores:
+        scores["origin"] = scores["origin"].astype(str)
+    with StagedOutputs(out_dir) as staged:
+        staged.csv("monitor.csv", scores.round(6))
+        staged.json("monitor.json", summary(result))
+        staged.text("monitor.html", render_monitor(result))
         return staged.commit()
 
 

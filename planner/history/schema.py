@@ -7,7 +7,10 @@
   key and command replaces the earlier record);
 - ``run_outputs``: each output file's path, SHA-256 and size;
 - ``plan_lines``: the purchase plan of ``plan`` runs, kept so that a later run that overwrites the
-  output folder loses nothing and two plans can be compared (``planner runs diff``).
+  output folder loses nothing and two plans can be compared (``planner runs diff``);
+- ``forecast_files``: the weekly quantiles of ``forecast`` runs (Parquet bytes);
+- ``forecast_scores``: what ``planner monitor`` measured on a forecast once its weeks were known,
+  per dimension (all, horizon, demand class, supplier) and key.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -80,6 +83,29 @@ class PlanLine(Base):
     arrival_week: Mapped[dt.date] = mapped_column(Date)
     unit_cost: Mapped[float] = mapped_column(Float)
     order_value: Mapped[float] = mapped_column(Float)
+
+
+class ForecastFile(Base):
+    __tablename__ = "forecast_files"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ForecastScore(Base):
+    __tablename__ = "forecast_scores"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    origin: Mapped[dt.date] = mapped_column(Date)
+    scored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    points: Mapped[int] = mapped_column(Integer)
+    actual: Mapped[float] = mapped_column(Float)
+    wql: Mapped[float | None] = mapped_column(Float)
+    bias: Mapped[float | None] = mapped_column(Float)
+    coverage80: Mapped[float | None] = mapped_column(Float)
+    coverage90: Mapped[float | None] = mapped_column(Float)
 
 
 Index("ix_runs_scenario_command_created", Run.scenario_name, Run.command, Run.created_at)

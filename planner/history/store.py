@@ -14,6 +14,7 @@ is opened, so a new version of the planner upgrades an old store in place.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import secrets
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from planner.base.errors import PlannerError
-from planner.history.schema import PlanLine, Run, RunOutput
+from planner.history.schema import ForecastFile, ForecastScore, PlanLine, Run, RunOutput
 
 STORE_ENV = "PLANNER_STORE"
 DATA_DIR_ENV = "PLANNER_DATA_DIR"
@@ -93,6 +94,7 @@ class RunRecord:
     warnings: list[Any] = field(default_factory=list)
     lines: pd.DataFrame | None = None
     run_key: str | None = None
+    forecast: pd.DataFrame | None = None
 
 
 class RunStore:
@@ -150,7 +152,8 @@ class RunStore:
                     select(Run).where(Run.command == rec.command, Run.run_key == rec.run_key)
                 ).all()
                 for run in old:
-                    session.execute(delete(PlanLine).where(PlanLine.run_id == run.id))
+                    for table in (PlanLine, ForecastFile, ForecastScore):
+                        session.execute(delete(table).where(table.run_id == run.id))
                     session.delete(run)
                 session.flush()
             session.add(Run(id=run_id, **values))
@@ -168,6 +171,8 @@ class RunStore:
                 session.execute(
                     insert(PlanLine), [{"run_id": run_id, "line": i, **r} for i, r in enumerate(records)]
                 )
+            if rec.forecast is not None:
+                session.add(ForecastFile(run_id=run_id, body=_parquet(rec.forecast)))
         return run_id
 
     def runs(
@@ -236,8 +241,38 @@ class RunStore:
         frame.columns = LINE_COLUMNS
         return frame
 
+    def forecast(self, run_id: str) -> pd.DataFrame:
+        """The weekly quantiles a ``forecast`` run recorded (the columns of forecasts.csv)."""
+        with self._errors("read"), self.engine.connect() as conn:
+            body = conn.execute(select(ForecastFile.body).where(ForecastFile.run_id == run_id)).scalar()
+        if body is None:
+            self.run(run_id)  # names a missing run
+            raise StoreError(f"run '{run_id}' recorded no forecast")
+        return pd.read_parquet(io.BytesIO(body))
+
+    def save_scores(self, run_id: str, scores: pd.DataFrame) -> None:
+        """Replace the monitor's scores of forecast run ``run_id`` (columns of ``forecast_scores``)."""
+        rows = scores.astype(object).where(scores.notna(), None).to_dict(orient="records")
+        with self._errors("write"), Session(self.engine) as session, session.begin():
+            session.execute(delete(ForecastScore).where(ForecastScore.run_id == run_id))
+            if rows:
+                session.execute(insert(ForecastScore), [{"run_id": run_id, **r} for r in rows])
+
+    def scores(self, run_ids: list[str]) -> pd.DataFrame:
+        """The stored scores of these forecast runs."""
+        cols = [c for c in ForecastScore.__table__.columns]
+        with self._errors("read"), self.engine.connect() as conn:
+            rows = conn.execute(select(*cols).where(ForecastScore.run_id.in_(run_ids))).all()
+        return pd.DataFrame(rows, columns=[c.key for c in cols])
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
 
 
 def _connect_args(backend: str) -> dict[str, Any]:

@@ -113,7 +113,8 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _figure(fig_id: str, fig: Figure, alt: str, caption: str) -> Chart:
+def chart(fig_id: str, fig: Figure, alt: str, caption: str) -> Chart:
+    """A figure for the template, as base64 PNG."""
     return Chart(fig_id, _png(fig), alt, caption)
 
 
@@ -413,14 +414,14 @@ def render_report(comparison: Comparison, frontier: Frontier | None = None) -> s
 
     with rc_context(RC):
         figures = [
-            _figure(
+            chart(
                 "fig-costs",
                 _cost_figure(costs, names),
                 "stacked expected cost per scenario",
                 "Expected cost per scenario by category (mean over demand paths), stacked; "
                 "the black mark is the p90 of the total cost.",
             ),
-            _figure(
+            chart(
                 "fig-frontier",
                 _frontier_figure(
                     _frontier_points(comparison, frontier),
@@ -436,7 +437,7 @@ def render_report(comparison: Comparison, frontier: Frontier | None = None) -> s
                 )
                 + " Horizontal bars: fill rate p10 to p90 across paths.",
             ),
-            _figure(
+            chart(
                 "fig-inventory",
                 _inventory_figure(weekly, names),
                 "inventory value fan chart per scenario",
@@ -444,14 +445,14 @@ def render_report(comparison: Comparison, frontier: Frontier | None = None) -> s
                 "paths. (Per-SKU fans need per-SKU path quantiles, which the simulation does not keep; "
                 "see the top SKUs tables below.)",
             ),
-            _figure(
+            chart(
                 "fig-storage",
                 _storage_figure(weekly, names),
                 "storage use against capacity per scenario",
                 "Storage volume after receipts per week: mean (solid) and p90 (dashed) across paths, "
                 "against the storage capacity (red) where the scenario has one.",
             ),
-            _figure(
+            chart(
                 "fig-spend",
                 _spend_figure(spend, names),
                 "purchase spend by week and supplier per scenario",
