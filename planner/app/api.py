@@ -2,9 +2,11 @@
 start plan runs of allow-listed scenarios.
 
 Read-only endpoints: ``/runs`` (filter by scenario and command), ``/runs/{id}``, a plan run's lines
-(``/runs/{id}/plan`` JSON, ``/runs/{id}/plan.csv``), the latest plan of a scenario
-(``/scenarios/{name}/plan``, ``.csv``) and its headline figures (``/scenarios/{name}/kpis``),
-the scenarios that may be run (``/scenarios``). ``POST /scenarios/{name}/plan`` queues a plan run of
+(``/runs/{id}/plan`` JSON, ``/runs/{id}/plan.csv``), a forecast run's weekly quantiles
+(``/runs/{id}/forecast``, ``.csv``), the latest plan of a scenario (``/scenarios/{name}/plan``,
+``.csv``), its headline figures (``/scenarios/{name}/kpis``), its latest forecast and the monitor's
+scores (``/scenarios/{name}/forecast``, ``/scenarios/{name}/scores``), the scenarios that may be
+run (``/scenarios``). ``POST /scenarios/{name}/plan`` queues a plan run of
 that scenario as a background job (one at a time); ``/jobs/{id}`` says where it is and, when done,
 its run id. The OpenAPI schema is at ``/openapi.json``.
 
@@ -148,13 +150,32 @@ def create_app(store_url: str, scenarios_dir: Path, out_root: Path, token: str |
         except PlannerError:
             raise HTTPException(404, f"no run '{run_id}'") from None
 
-    def latest_plan(name: str) -> str:
+    def latest(name: str, command: str = "plan") -> str:
         if not NAME.fullmatch(name):
             raise HTTPException(404, "no such scenario")
-        run_id = store.latest(name, "plan")
+        run_id = store.latest(name, command)
         if run_id is None:
-            raise HTTPException(404, f"no plan of scenario '{name}' recorded yet")
+            raise HTTPException(404, f"no {command} run of scenario '{name}' recorded yet")
         return run_id
+
+    def forecast_response(run_id: str, csv: bool) -> Response:
+        if not RUN_ID.fullmatch(run_id):
+            raise HTTPException(404, "no such run (run ids look like 20261207-063700-a1b2c3)")
+
+        def build() -> bytes:
+            try:
+                frame = store.forecast(run_id)
+            except PlannerError as exc:
+                raise HTTPException(404, str(exc).split(". Fix")[0]) from None
+            if csv:
+                return frame.to_csv(index=False).encode()
+            rows = frame.to_json(orient="records", double_precision=6)
+            return f'{{"run_id":"{run_id}","forecast":{rows}}}'.encode()
+
+        body = cache.get((run_id, "forecast.csv" if csv else "forecast.json"), build)
+        return Response(
+            body, media_type="text/csv" if csv else "application/json", headers={"X-Run-Id": run_id}
+        )
 
     def lines_response(run_id: str, csv: bool) -> Response:
         if not RUN_ID.fullmatch(run_id):
@@ -206,21 +227,44 @@ def create_app(store_url: str, scenarios_dir: Path, out_root: Path, token: str |
     def run_plan_csv(run_id: str) -> Response:
         return lines_response(run_id, csv=True)
 
+    @app.get("/runs/{run_id}/forecast", dependencies=guard)
+    def run_forecast(run_id: str) -> Response:
+        return forecast_response(run_id, csv=False)
+
+    @app.get("/runs/{run_id}/forecast.csv", dependencies=guard)
+    def run_forecast_csv(run_id: str) -> Response:
+        return forecast_response(run_id, csv=True)
+
+    @app.get("/scenarios/{name}/forecast", dependencies=guard)
+    def scenario_forecast(name: str) -> Response:
+        return forecast_response(latest(name, "forecast"), csv=False)
+
+    @app.get("/scenarios/{name}/scores", dependencies=guard)
+    def scenario_scores(name: str, dimension: str = "all") -> list[dict[str, Any]]:
+        """The monitor's stored scores of the scenario's forecasts (``planner monitor``)."""
+        if not NAME.fullmatch(name):
+            raise HTTPException(404, "no such scenario")
+        ids = store.runs(scenario=name, command="forecast", limit=100_000)["id"].tolist()
+        frame = store.scores(ids)
+        frame = frame[frame["dimension"] == dimension].sort_values(["origin", "key"])
+        frame = frame.assign(origin=frame["origin"].astype(str), scored_at=frame["scored_at"].astype(str))
+        return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
     @app.get("/scenarios", dependencies=guard)
     def scenarios() -> list[str]:
         return list(allowed())
 
     @app.get("/scenarios/{name}/plan", dependencies=guard)
     def scenario_plan(name: str) -> Response:
-        return lines_response(latest_plan(name), csv=False)
+        return lines_response(latest(name), csv=False)
 
     @app.get("/scenarios/{name}/plan.csv", dependencies=guard)
     def scenario_plan_csv(name: str) -> Response:
-        return lines_response(latest_plan(name), csv=True)
+        return lines_response(latest(name), csv=True)
 
     @app.get("/scenarios/{name}/kpis", dependencies=guard)
     def scenario_kpis(name: str) -> dict[str, Any]:
-        rec = known_run(latest_plan(name))
+        rec = known_run(latest(name))
         keys = ("policy", "solver_status", "objective", "bound", "gap")
         return {
             "run_id": rec["id"],

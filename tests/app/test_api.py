@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -66,6 +67,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list
     url = f"sqlite:///{root / 'runs.db'}"
     store = RunStore(url)
     ids = [store.record(plan_record(0, 10.0)), store.record(plan_record(1, 12.0))]
+    forecast = pd.DataFrame(
+        {"sku": ["A"], "week": ["2026-12-07"], "horizon": [1], "mean": [3.0], "q0.5": [3.0]}
+    )
+    fc = store.record(replace(plan_record(2, 1.0), command="forecast", lines=None, forecast=forecast))
+    scores = pd.DataFrame(
+        {"dimension": ["all"], "key": ["all"], "origin": [dt.date(2026, 12, 7)],
+         "scored_at": [dt.datetime(2026, 12, 21, tzinfo=dt.UTC)], "points": [1], "actual": [4.0],
+         "wql": [0.1], "bias": [-0.25], "coverage80": [1.0], "coverage90": [None]}
+    )  # fmt: skip
+    store.save_scores(fc, scores)
+    ids.append(fc)
     store.close()
     scenarios = root / "scenarios"
     scenarios.mkdir()
@@ -98,13 +110,27 @@ def test_health_is_open_and_everything_else_wants_the_token(server: tuple[str, l
     assert httpx.get(f"{base}/runs", headers=AUTH).status_code == 200
 
 
+def test_forecasts_and_scores(server: tuple[str, list[str]]) -> None:
+    base, ids = server
+    got = httpx.get(f"{base}/scenarios/base/forecast", headers=AUTH)
+    assert got.headers["x-run-id"] == ids[2] and got.json()["forecast"][0]["mean"] == 3.0
+    csv = httpx.get(f"{base}/runs/{ids[2]}/forecast.csv", headers=AUTH).text
+    assert csv.splitlines()[0] == "sku,week,horizon,mean,q0.5"
+    scores = httpx.get(f"{base}/scenarios/base/scores", headers=AUTH).json()
+    assert (
+        scores[0]["bias"] == -0.25 and scores[0]["coverage90"] is None and scores[0]["origin"] == "2026-12-07"
+    )
+    assert httpx.get(f"{base}/runs/{ids[0]}/forecast", headers=AUTH).status_code == 404  # a plan run
+
+
 def test_runs_and_the_latest_plan(server: tuple[str, list[str]]) -> None:
     base, ids = server
-    runs = httpx.get(f"{base}/runs", params={"scenario": "base"}, headers=AUTH).json()
-    assert [r["id"] for r in runs] == ids[::-1]
+    runs = httpx.get(f"{base}/runs", params={"scenario": "base", "command": "plan"}, headers=AUTH).json()
+    assert [r["id"] for r in runs] == ids[1::-1]
     one = httpx.get(f"{base}/runs/{ids[0]}", headers=AUTH).json()
     assert one["kpis"] == {"fill_rate": 0.95} and one["policy"] == "optimizer"
     latest = httpx.get(f"{base}/scenarios/base/plan", headers=AUTH)
+    ids = ids[:2]
     assert latest.headers["x-run-id"] == ids[1]
     body = latest.json()
     assert body["run_id"] == ids[1] and [r["units"] for r in body["lines"]] == [12.0, 5.0]
