@@ -50,7 +50,7 @@ bench: $(STAMP) $(PEER_STAMP)
 	$(BIN)/python bench/run_all.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check planner forecast tests bench
+	$(BIN)/ruff check planner forecast tests bench examples
 
 clean:
 	rm -rf $(VENV) $(PEER) out .pytest_cache .ruff_cache
