@@ -15,9 +15,12 @@ FOLDER = Path(__file__).resolve().parents[2] / "examples" / "airflow"
 def test_the_dag_imports_with_the_tasks_in_order() -> None:
     from airflow.models import DagBag
 
-    bag = DagBag(dag_folder=str(FOLDER), include_examples=False)
+    try:
+        bag = DagBag(dag_folder=str(FOLDER), include_examples=False)  # Airflow 2
+    except TypeError:
+        bag = DagBag(dag_folder=str(FOLDER))  # Airflow 3: no bundled examples here
     assert bag.import_errors == {}
-    dag = bag.get_dag("weekly_purchase_plan")
+    dag = bag.dags.get("weekly_purchase_plan")  # parsed, no metadata database needed
     assert dag is not None
     order = ["validate", "forecast", "plan", "export", "monitor"]
     assert sorted(dag.task_ids) == sorted(order)
