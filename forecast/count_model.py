@@ -33,7 +33,7 @@ from pydantic import Field
 from forecast.base import Forecast, Forecaster
 from forecast.baselines import sku_rng
 from forecast.features import Panel, design, make_panel, origin_features, target
-from forecast.gbm import MIN_AGE, GlobalRows
+from forecast.gbm import MIN_AGE, GlobalRows, booster_params
 from forecast.intermittent import draw_sizes
 from forecast.params import Float, Horizon, Int, NPaths, Rate, Seed, Threads
 from forecast.quantile_model import horizon_offset
@@ -113,24 +113,6 @@ class CountForecaster(GlobalRows, Forecaster):
         self.threads = threads
         self.weight_power = weight_power
 
-    def _booster_params(self) -> dict[str, object]:
-        return {
-            "objective": "tweedie",
-            "tweedie_variance_power": self.variance_power,
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_data_in_leaf,
-            "feature_fraction": 0.8,
-            "bagging_fraction": 0.8,
-            "bagging_freq": 1,
-            "lambda_l2": 1.0,
-            "num_threads": self.threads,
-            "seed": self.seed,
-            "deterministic": True,
-            "force_row_wise": True,
-            "verbosity": -1,
-        }
-
     def fit(
         self,
         history: pd.DataFrame,
@@ -147,7 +129,11 @@ class CountForecaster(GlobalRows, Forecaster):
         data = lgb.Dataset(
             x, label=y / scale, weight=scale**self.weight_power, categorical_feature=["category", "supplier"]
         )
-        self.booster_ = lgb.train(self._booster_params(), data, num_boost_round=self.num_rounds)
+        self.booster_ = lgb.train(
+            booster_params(self, objective="tweedie", tweedie_variance_power=self.variance_power),
+            data,
+            num_boost_round=self.num_rounds,
+        )
         self._set_origin(history, panel, feats)
         klass = classify_demand(history).reindex(panel.skus).fillna("new").to_numpy()
         self.level_var_ = self._level_variance(panel, feats, klass)

@@ -39,6 +39,26 @@ def _train_level(
     return lgb.train(params, data, num_boost_round=rounds)
 
 
+def booster_params(model: object, **objective: object) -> dict[str, object]:
+    """LightGBM settings shared by the global models: ``objective`` plus ``model``'s learning rate,
+    leaves, minimum leaf size, threads and seed; bagging, L2 and deterministic, row-wise training."""
+    return {
+        **objective,
+        "learning_rate": model.learning_rate,
+        "num_leaves": model.num_leaves,
+        "min_data_in_leaf": model.min_data_in_leaf,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambda_l2": 1.0,
+        "num_threads": model.threads,
+        "seed": model.seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "verbosity": -1,
+    }
+
+
 class GlobalRows:
     """Rows of a global direct model (:mod:`forecast.features`): training triples (SKU, origin,
     horizon) and the prediction rows at the last origin; ``update`` moves that origin.
@@ -139,22 +159,7 @@ class LightGBMForecaster(GlobalRows, QuantileForecaster):
         self.weight_power = weight_power
 
     def _booster_params(self, level: float) -> dict[str, object]:
-        return {
-            "objective": "quantile",
-            "alpha": level,
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_data_in_leaf,
-            "feature_fraction": 0.8,
-            "bagging_fraction": 0.8,
-            "bagging_freq": 1,
-            "lambda_l2": 1.0,
-            "num_threads": self.threads,
-            "seed": self.seed,
-            "deterministic": True,
-            "force_row_wise": True,
-            "verbosity": -1,
-        }
+        return booster_params(self, objective="quantile", alpha=level)
 
     def fit(
         self,

@@ -158,42 +158,27 @@ def create_app(store_url: str, scenarios_dir: Path, out_root: Path, token: str |
             raise HTTPException(404, f"no {command} run of scenario '{name}' recorded yet")
         return run_id
 
-    def forecast_response(run_id: str, csv: bool) -> Response:
+    def stored(run_id: str, what: str, csv: bool) -> Response:
+        """A run's plan lines (``what="plan"``) or forecast (``"forecast"``) as JSON or CSV, built once."""
         if not RUN_ID.fullmatch(run_id):
             raise HTTPException(404, "no such run (run ids look like 20261207-063700-a1b2c3)")
+        read = store.plan_lines if what == "plan" else store.forecast
+        key = "lines" if what == "plan" else "forecast"
 
         def build() -> bytes:
             try:
-                frame = store.forecast(run_id)
+                frame = read(run_id)
             except PlannerError as exc:
                 raise HTTPException(404, str(exc).split(". Fix")[0]) from None
             if csv:
                 return frame.to_csv(index=False).encode()
             rows = frame.to_json(orient="records", double_precision=6)
-            return f'{{"run_id":"{run_id}","forecast":{rows}}}'.encode()
+            return f'{{"run_id":"{run_id}","{key}":{rows}}}'.encode()
 
-        body = cache.get((run_id, "forecast.csv" if csv else "forecast.json"), build)
+        body = cache.get((run_id, f"{what}.{'csv' if csv else 'json'}"), build)
         return Response(
             body, media_type="text/csv" if csv else "application/json", headers={"X-Run-Id": run_id}
         )
-
-    def lines_response(run_id: str, csv: bool) -> Response:
-        if not RUN_ID.fullmatch(run_id):
-            raise HTTPException(404, "no such run (run ids look like 20261207-063700-a1b2c3)")
-
-        def build() -> bytes:
-            try:
-                frame = store.plan_lines(run_id)
-            except PlannerError as exc:
-                raise HTTPException(404, str(exc).split(". Fix")[0]) from None
-            if csv:
-                return frame.to_csv(index=False).encode()
-            lines = frame.to_json(orient="records", double_precision=6)
-            return f'{{"run_id":"{run_id}","lines":{lines}}}'.encode()
-
-        body = cache.get((run_id, "csv" if csv else "json"), build)
-        media = "text/csv" if csv else "application/json"
-        return Response(body, media_type=media, headers={"X-Run-Id": run_id})
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -221,23 +206,23 @@ def create_app(store_url: str, scenarios_dir: Path, out_root: Path, token: str |
 
     @app.get("/runs/{run_id}/plan", dependencies=guard)
     def run_plan_lines(run_id: str) -> Response:
-        return lines_response(run_id, csv=False)
+        return stored(run_id, "plan", csv=False)
 
     @app.get("/runs/{run_id}/plan.csv", dependencies=guard)
     def run_plan_csv(run_id: str) -> Response:
-        return lines_response(run_id, csv=True)
+        return stored(run_id, "plan", csv=True)
 
     @app.get("/runs/{run_id}/forecast", dependencies=guard)
     def run_forecast(run_id: str) -> Response:
-        return forecast_response(run_id, csv=False)
+        return stored(run_id, "forecast", csv=False)
 
     @app.get("/runs/{run_id}/forecast.csv", dependencies=guard)
     def run_forecast_csv(run_id: str) -> Response:
-        return forecast_response(run_id, csv=True)
+        return stored(run_id, "forecast", csv=True)
 
     @app.get("/scenarios/{name}/forecast", dependencies=guard)
     def scenario_forecast(name: str) -> Response:
-        return forecast_response(latest(name, "forecast"), csv=False)
+        return stored(latest(name, "forecast"), "forecast", csv=False)
 
     @app.get("/scenarios/{name}/scores", dependencies=guard)
     def scenario_scores(name: str, dimension: str = "all") -> list[dict[str, Any]]:
@@ -256,11 +241,11 @@ def create_app(store_url: str, scenarios_dir: Path, out_root: Path, token: str |
 
     @app.get("/scenarios/{name}/plan", dependencies=guard)
     def scenario_plan(name: str) -> Response:
-        return lines_response(latest(name), csv=False)
+        return stored(latest(name), "plan", csv=False)
 
     @app.get("/scenarios/{name}/plan.csv", dependencies=guard)
     def scenario_plan_csv(name: str) -> Response:
-        return lines_response(latest(name), csv=True)
+        return stored(latest(name), "plan", csv=True)
 
     @app.get("/scenarios/{name}/kpis", dependencies=guard)
     def scenario_kpis(name: str) -> dict[str, Any]:

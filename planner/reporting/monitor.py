@@ -9,19 +9,13 @@ demand class and by supplier. A drift banner leads the page when drift is flagge
 from __future__ import annotations
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from planner.evaluation.monitor import Monitoring
-from planner.reporting.report import RC, Table, chart
+from planner.reporting.report import RC, Table, chart, template
 
-_TEMPLATE = Environment(
-    loader=PackageLoader("planner.reporting", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-).get_template("monitor.html.j2")
+_TEMPLATE = template("monitor.html.j2")
 FIGURE_IDS = ("fig-loss", "fig-coverage", "fig-class", "fig-horizon")
 
 

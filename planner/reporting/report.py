@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -59,12 +59,20 @@ RC = {
     "path.simplify": True,
 }
 PNG_METADATA = {"Software": None}  # no matplotlib version stamp: identical bytes for identical inputs
-_TEMPLATE = Environment(
-    loader=PackageLoader("planner.reporting", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-).get_template("report.html.j2")
+
+
+def template(name: str) -> Template:
+    """A page template of ``planner/reporting/templates`` (autoescape on, undefined names an error)."""
+    env = Environment(
+        loader=PackageLoader("planner.reporting", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return env.get_template(name)
+
+
+_TEMPLATE = template("report.html.j2")
 
 
 # ---------------------------------------------------------------------------
