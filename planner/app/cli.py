@@ -350,9 +350,11 @@ def plan(
             f"model objective {s['objective']:,.0f}, lower bound {s['bound']:,.0f}: gap {s['gap']:.2%} "
             "on the costs above the purchase floor"
         )
-        for note in s["notes"]:
-            if "time limit" in note:
-                err.print(f"[yellow]note:[/] {escape(note)}")
+        if s["time_limit_cut"]:
+            err.print(
+                f"[yellow]note:[/] the time limit cut short: {escape(', '.join(s['time_limit_cut']))}; "
+                "a rerun may give a different plan (raise solver.time_limit_s for a reproducible one)"
+            )
     out.print(
         f"expected costs: purchase {c['purchase']:,.0f}, ordering {c['ordering']:,.0f}, "
         f"holding {c['holding']:,.0f}, shortage {c['shortage']:,.0f}, total {c['total']:,.0f}"

@@ -44,6 +44,7 @@ def write_plan(run: PlanRun, out_dir: Path) -> list[Path]:
             "objective": res.objective,
             "bound": res.bound,
             "gap": res.gap,
+            "time_limit_cut": list(res.cut),
             "timings_s": res.timings,
         },
     }

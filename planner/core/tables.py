@@ -191,6 +191,7 @@ def summary(
             "skus_ordered": int(y.any(axis=1).sum()),
             "units_ordered": float(lines["units"].sum()),
         },
+        "time_limit_cut": list(result.cut),
         "notes": result.notes[:100],
         "notes_count": len(result.notes),
     }

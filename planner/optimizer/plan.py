@@ -49,7 +49,7 @@ import pyomo.environ as pyo
 from planner.core.accounting import purchase_order_value, shift_by_lead_time, short_purchase_orders
 from planner.core.feasibility import check_feasible
 from planner.core.problem import PlanningData
-from planner.core.results import PlanStatus, PolicyResult
+from planner.core.results import Phase, PlanStatus, PolicyResult
 from planner.core.verify import weekly_limit_violations
 from planner.optimizer.lotsizing import LotSizingInstance, solve_in_groups, solve_lot_sizing
 from planner.optimizer.model.master import Background, Columns, build_master, chosen_columns
@@ -136,20 +136,20 @@ class _Clock:
 
     started: float
     limit: float
-    cut: list[str] = field(default_factory=list)
+    cut: list[Phase] = field(default_factory=list)
 
     def left(self, share: float = 1.0) -> float:
         """Seconds until ``share`` of the time limit has passed."""
         return self.started + share * self.limit - time.perf_counter()
 
-    def past(self, share: float, phase: str) -> bool:
+    def past(self, share: float, phase: Phase) -> bool:
         """True (and ``phase`` recorded) once ``share`` of the time limit has passed."""
         if self.left(share) >= 0:
             return False
         self.record(phase)
         return True
 
-    def record(self, phase: str) -> None:
+    def record(self, phase: Phase) -> None:
         """Remember that the time limit cut ``phase`` short (once)."""
         if phase not in self.cut:
             self.cut.append(phase)
@@ -263,6 +263,7 @@ def _solve_monolithic(data: PlanningData, prm: ModelParams, settings: OptimizerS
         gap=decision_gap,
         timings=timings,
         notes=[f"strategy: full MIP ({res.status})"],
+        cut=(Phase.FULL_MIP,) if res.status == SolveStatus.FEASIBLE else (),
     )
 
 
@@ -323,6 +324,7 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
         gap=decision_gap,
         timings=timings,
         notes=notes,
+        cut=tuple(clock.cut),
     )
 
 
@@ -339,7 +341,7 @@ def _trade(
     """Storage trades on the best plan until ``share`` of the time limit, then :func:`_polish`."""
     traded, cut = trade_storage(data, prm, best.orders, deadline=clock.started + share * clock.limit)
     if cut:
-        clock.record("storage trades")
+        clock.record(Phase.STORAGE_TRADES)
     _polish(data, prm, pool, best, traded)
 
 
@@ -350,7 +352,7 @@ def _merge(
     limit; the result is offered."""
     merged, cut = merge_lines(data, prm, best.orders, deadline=clock.started + share * clock.limit)
     if cut:
-        clock.record("line merges")
+        clock.record(Phase.LINE_MERGES)
     pool.add(merged)
     best.offer(model_objective(data, prm, merged), merged)
 
@@ -503,7 +505,7 @@ def _subgradient(
             best.offer(model_objective(data, prm, rel.orders), rel.orders)
         _, gap = _gaps(best.ub, best.lb, prm.purchase_floor)
         log.debug("subgradient %d: LB %.2f UB %.2f gap %.4f", it, rel.lb, best.ub, gap)
-        if gap <= settings.mip_gap / 2 or clock.past(SUBGRADIENT_SHARE, "subgradient"):
+        if gap <= settings.mip_gap / 2 or clock.past(SUBGRADIENT_SHARE, Phase.SUBGRADIENT):
             return it + 1
         g_pi = (rel.orders > 0).astype(float) - rel.z[data.supplier_idx].astype(float)
         g_lam = rel.volume - cap if cap is not None else np.zeros(data.horizon)
@@ -542,7 +544,7 @@ def _column_generation(
     """
     rounds, active = 0, np.zeros(0, dtype=bool)
     fresh = [best.orders]
-    while rounds < max_rounds and not clock.past(DUAL_SHARE, "column generation"):
+    while rounds < max_rounds and not clock.past(DUAL_SHARE, Phase.COLUMN_GENERATION):
         # the LP's columns only grow (no cycling): the previous ones, the newest, the k best at start
         k = settings.lp_columns_per_sku if rounds == 0 else 0
         cols, active = _candidate_columns(
@@ -556,7 +558,7 @@ def _column_generation(
         )
         lp = master_lp(data, cols, time_limit_s=clock.left(DUAL_SHARE), threads=settings.threads)
         if lp is None:
-            clock.past(DUAL_SHARE, "column generation")
+            clock.past(DUAL_SHARE, Phase.COLUMN_GENERATION)
             break
         rounds += 1
         before = len(pool.sku)
@@ -648,13 +650,13 @@ def _master(
             if solved >= max_neighbourhoods:
                 break
             if clock.left(MASTER_END_SHARE) < 0.5:
-                clock.record("master MIP")
+                clock.record(Phase.MASTER_MIP)
                 break
             limit = min(clock.left(MASTER_END_SHARE), settings.neighbourhood_time_s)
             t0 = time.perf_counter()
             y = _solve_neighbourhood(data, prm, cols, x, group, settings, limit)
             if time.perf_counter() - t0 >= limit - 0.05:
-                clock.record("master MIP")  # HiGHS stopped at its time limit, not its node limit
+                clock.record(Phase.MASTER_MIP)  # HiGHS stopped at its time limit, not its node limit
             solved += 1
             if y is not None and (c := model_objective(data, prm, y)) < cost - 1e-6 * max(1.0, abs(cost)):
                 x, cost, improved, better = y, c, improved + 1, True
@@ -778,7 +780,7 @@ def _sequential_plan(
     clock = clock or _Clock(time.perf_counter(), np.inf)
 
     def late() -> bool:
-        return clock.past(SEQUENTIAL_SHARE, "best responses")
+        return clock.past(SEQUENTIAL_SHARE, Phase.BEST_RESPONSES)
 
     market = _Market(data, prm, _starting_plan(data, prm), mu)
     density = prm.penalty / np.maximum(data.unit_volume, 1e-12)

@@ -142,7 +142,7 @@ def test_the_decomposition_on_a_local_cluster_gives_the_same_plan() -> None:
         there = plan_optimizer(data, settings)
     np.testing.assert_array_equal(there.orders, here.orders)
     assert there.objective == here.objective and there.bound == here.bound
-    assert not any("time limit cut short" in n for n in here.notes + there.notes)
+    assert here.cut == () and there.cut == ()
 
 
 def _kill_first_worker(item: int, marker: Path) -> int:
