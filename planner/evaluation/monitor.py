@@ -2,7 +2,8 @@
 
 For each ``forecast`` run of a scenario in the run store, its weekly quantiles are joined to the
 demand now in the scenario's dataset (uncensored weeks up to the last one with data). Per run
-(its *origin* is the first forecast week) and per dimension (``all``; ``horizon`` 1, 2, ...;
+(its *origin* is the first forecast week) and per dimension (``all``; the forecast ``week``;
+``horizon`` 1, 2, ...;
 the demand ``class`` of the SKU at the origin, :mod:`forecast.segments`; the ``supplier``):
 
 - ``wql``: pinball loss summed over the forecast's levels and the known points, over the actual
@@ -31,7 +32,7 @@ from planner.history.store import RunStore
 from planner.inputs.data import load_dataset
 from planner.inputs.scenario import load_scenario
 
-DIMENSIONS = ("all", "horizon", "class", "supplier")
+DIMENSIONS = ("all", "week", "horizon", "class", "supplier")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ def score_forecast(
     points["class"] = points["sku"].map(classes).fillna("new")
     points["supplier"] = points["sku"].map(suppliers).fillna("?").astype(str)
     points["all"] = "all"
+    points["_week"] = points["week"]
+    points["week"] = points["week"].dt.strftime("%Y-%m-%d")
     levels = sorted(float(c[1:]) for c in points.columns if c.startswith("q"))
     q = points[[f"q{lv:g}" for lv in levels]].to_numpy(dtype=float)
     y = points["units"].to_numpy(dtype=float)
@@ -100,7 +103,7 @@ def score_forecast(
                 "_mean": g["mean"].sum(),
                 "coverage80": g["_in80"].mean(),
                 "coverage90": g["_in90"].mean(),
-                "weeks_known": g["week"].nunique(),
+                "weeks_known": g["_week"].nunique(),
             }
         )
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -54,7 +54,7 @@ def test_forecasts_are_scored_and_stored(monitored: tuple[Path, str, Result]) ->
     assert [r["weeks_known"] for r in summary["runs"]] == [8, 6] and len(summary["pending"]) == 1
     assert summary["drift"] == []
     scores = pd.read_csv(root / "out" / "monitor.csv")
-    assert set(scores["dimension"]) == {"all", "horizon", "class", "supplier"}
+    assert set(scores["dimension"]) == {"all", "week", "horizon", "class", "supplier"}
     assert (scores.loc[scores["dimension"] == "all", "coverage80"].between(0, 1)).all()
     saved = RunStore(store).scores([r["run_id"] for r in summary["runs"]])
     assert len(saved) == len(scores)

@@ -48,6 +48,7 @@ def test_scores_by_hand() -> None:
     by = s.set_index(["dimension", "key"])
     assert by.loc[("supplier", "S1"), "points"] == 3 and by.loc[("supplier", "S2"), "points"] == 2
     assert by.loc[("horizon", "1"), "points"] == 2 and by.loc[("horizon", "3"), "points"] == 1
+    assert by.loc[("week", str(WEEKS[4].date())), "points"] == 1  # B censored that week
     assert set(s.loc[s["dimension"] == "class", "key"]) <= {
         "smooth",
         "erratic",
