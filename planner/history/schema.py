@@ -6,8 +6,9 @@
   and where the outputs went; ``run_key``, a scheduler's idempotency key (a rerun with the same
   key and command replaces the earlier record);
 - ``run_outputs``: each output file's path, SHA-256 and size;
-- ``plan_lines``: the purchase plan of ``plan`` runs, kept so that a later run that overwrites the
-  output folder loses nothing and two plans can be compared (``planner runs diff``);
+- ``plan_files``: the purchase plan of ``plan`` runs (Parquet bytes, the columns of
+  purchase_plan.csv), kept so that a later run that overwrites the output folder loses nothing and
+  two plans can be compared (``planner runs diff``);
 - ``forecast_files``: the weekly quantiles of ``forecast`` runs (Parquet bytes);
 - ``forecast_scores``: what ``planner monitor`` measured on a forecast once its weeks were known,
   per dimension (all, horizon, demand class, supplier) and key.
@@ -70,19 +71,11 @@ class RunOutput(Base):
     run: Mapped[Run] = relationship(back_populates="outputs")
 
 
-class PlanLine(Base):
-    __tablename__ = "plan_lines"
+class PlanFile(Base):
+    __tablename__ = "plan_files"
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
-    line: Mapped[int] = mapped_column(Integer, primary_key=True)
-    order_week: Mapped[dt.date] = mapped_column(Date)
-    sku: Mapped[str] = mapped_column(String(200))
-    supplier: Mapped[str] = mapped_column(String(200))
-    units: Mapped[float] = mapped_column(Float)
-    packs: Mapped[float] = mapped_column(Float)
-    arrival_week: Mapped[dt.date] = mapped_column(Date)
-    unit_cost: Mapped[float] = mapped_column(Float)
-    order_value: Mapped[float] = mapped_column(Float)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ForecastFile(Base):

@@ -28,13 +28,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, String, cast, create_engine, delete, event, insert, select
+from sqlalchemy import Engine, create_engine, delete, event, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from planner.base.errors import PlannerError
-from planner.history.schema import ForecastFile, ForecastScore, PlanLine, Run, RunOutput
+from planner.history.schema import ForecastFile, ForecastScore, PlanFile, Run, RunOutput
 
 STORE_ENV = "PLANNER_STORE"
 DATA_DIR_ENV = "PLANNER_DATA_DIR"
@@ -68,7 +68,7 @@ def new_run_id(now: dt.datetime) -> str:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What a command run records (``runs``, ``run_outputs`` and, for plans, ``plan_lines``)."""
+    """What a command run records (``runs``, ``run_outputs``; a plan's lines, a forecast's quantiles)."""
 
     command: str
     scenario_name: str
@@ -152,7 +152,7 @@ class RunStore:
                     select(Run).where(Run.command == rec.command, Run.run_key == rec.run_key)
                 ).all()
                 for run in old:
-                    for table in (PlanLine, ForecastFile, ForecastScore):
+                    for table in (PlanFile, ForecastFile, ForecastScore):
                         session.execute(delete(table).where(table.run_id == run.id))
                     session.delete(run)
                 session.flush()
@@ -160,17 +160,8 @@ class RunStore:
             session.flush()
             if rec.outputs:
                 session.execute(insert(RunOutput), [{"run_id": run_id, **o} for o in rec.outputs])
-            if rec.lines is not None and len(rec.lines):
-                rows = rec.lines[LINE_COLUMNS].assign(
-                    order_week=pd.to_datetime(rec.lines["order_week"]).dt.date,
-                    arrival_week=pd.to_datetime(rec.lines["arrival_week"]).dt.date,
-                    sku=rec.lines["sku"].astype(str),
-                    supplier=rec.lines["supplier"].astype(str),
-                )
-                records = rows.to_dict(orient="records")
-                session.execute(
-                    insert(PlanLine), [{"run_id": run_id, "line": i, **r} for i, r in enumerate(records)]
-                )
+            if rec.lines is not None:
+                session.add(PlanFile(run_id=run_id, body=_parquet(_plan_frame(rec.lines))))
             if rec.forecast is not None:
                 session.add(ForecastFile(run_id=run_id, body=_parquet(rec.forecast)))
         return run_id
@@ -225,21 +216,17 @@ class RunStore:
 
     def plan_lines(self, run_id: str) -> pd.DataFrame:
         """The recorded purchase plan of a ``plan`` run (the columns of purchase_plan.csv; weeks as
-        ISO dates, read as text: no per-row date objects, so large plans read fast)."""
-        weeks = ("order_week", "arrival_week")
-        cols = [
-            cast(getattr(PlanLine, c), String) if c in weeks else getattr(PlanLine, c) for c in LINE_COLUMNS
-        ]
-        query = select(*cols).where(PlanLine.run_id == run_id).order_by(PlanLine.line)
+        ISO dates)."""
         with self._errors("read"), self.engine.connect() as conn:
             command = conn.execute(select(Run.command).where(Run.id == run_id)).scalar()
             if command is None:
                 self.run(run_id)  # names the missing run and the fix
             if command != "plan":
                 raise StoreError(f"run '{run_id}' is a '{command}' run; only plan runs have plan lines")
-            frame = pd.read_sql(query, conn)
-        frame.columns = LINE_COLUMNS
-        return frame
+            body = conn.execute(select(PlanFile.body).where(PlanFile.run_id == run_id)).scalar()
+        if body is None:
+            return pd.DataFrame(columns=LINE_COLUMNS)
+        return pd.read_parquet(io.BytesIO(body))
 
     def forecast(self, run_id: str) -> pd.DataFrame:
         """The weekly quantiles a ``forecast`` run recorded (the columns of forecasts.csv)."""
@@ -267,6 +254,21 @@ class RunStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _plan_frame(lines: pd.DataFrame) -> pd.DataFrame:
+    """Plan lines as stored: the columns of purchase_plan.csv, weeks as ISO dates, ids as text,
+    quantities as floats (a line without them is refused)."""
+    frame = lines[LINE_COLUMNS].copy()
+    for week in ("order_week", "arrival_week"):
+        frame[week] = pd.to_datetime(frame[week]).dt.strftime("%Y-%m-%d")
+    for col in ("sku", "supplier"):
+        frame[col] = frame[col].astype(str)
+    numbers = ["units", "packs", "unit_cost", "order_value"]
+    frame[numbers] = frame[numbers].astype(float)
+    if frame[numbers].isna().any().any():
+        raise StoreError("a plan line without units, packs, unit cost or value cannot be recorded")
+    return frame.reset_index(drop=True)
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:

@@ -116,8 +116,11 @@ def test_runs_are_listed_newest_first_and_filtered(store: RunStore) -> None:
 
 def test_a_failed_record_leaves_nothing(store: RunStore) -> None:
     bad = lines(("A", "S1", "2026-12-07", 10, 2.0)).assign(units=None)  # units NOT NULL
-    with pytest.raises(StoreError, match="cannot write the run store"):
+    with pytest.raises(StoreError, match="cannot be recorded"):
         store.record(record(plan=bad))
+    assert store.runs().empty
+    with pytest.raises(StoreError, match="cannot write the run store"):
+        store.record(record(scenario_name=None))  # NOT NULL in the database
     assert store.runs().empty
 
 
@@ -136,7 +139,8 @@ def test_a_rerun_with_the_same_key_replaces_the_record(store: RunStore) -> None:
 
 
 def test_an_old_store_is_upgraded_in_place(tmp_path: Path) -> None:
-    """A store at the first migration (no run keys) gains them when a newer planner opens it."""
+    """A store at the first migration (no run keys, plans as rows) is upgraded when a newer planner
+    opens it: its plans move to files, line for line."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
     cfg = Config()
@@ -153,10 +157,22 @@ def test_an_old_store_is_upgraded_in_place(tmp_path: Path) -> None:
                 "'{}', '0.1.0', '{}', '{}', '{}', '[]', '-')"
             )
         )
+        for line, (sku, units) in enumerate((("B", 5.0), ("A", 12.0))):
+            conn.execute(
+                text(
+                    "INSERT INTO plan_lines (run_id, line, order_week, sku, supplier, units, packs, "
+                    "arrival_week, unit_cost, order_value) VALUES ('20261130-060000-abcdef', :line, "
+                    "'2026-11-30', :sku, 'S1', :units, :units, '2026-12-28', 2.0, :value)"
+                ),
+                {"line": line, "sku": sku, "units": units, "value": 2 * units},
+            )
     engine.dispose()
     store = RunStore(url)
     assert store.runs()["id"].tolist() == ["20261130-060000-abcdef"]
     assert store.run("20261130-060000-abcdef")["run_key"] is None
+    moved = store.plan_lines("20261130-060000-abcdef")
+    assert moved["sku"].tolist() == ["B", "A"] and moved["units"].tolist() == [5.0, 12.0]
+    assert moved["order_week"].tolist() == ["2026-11-30", "2026-11-30"]
     store.record(record(0, run_key="k"))
     store.close()
 
