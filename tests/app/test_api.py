@@ -114,8 +114,8 @@ def test_forecasts_and_scores(server: tuple[str, list[str]]) -> None:
     base, ids = server
     got = httpx.get(f"{base}/scenarios/base/forecast", headers=AUTH)
     assert got.headers["x-run-id"] == ids[2] and got.json()["forecast"][0]["mean"] == 3.0
-    csv = httpx.get(f"{base}/runs/{ids[2]}/forecast.csv", headers=AUTH).text
-    assert csv.splitlines()[0] == "sku,week,horizon,mean,q0.5"
+    csv = pd.read_csv(io.StringIO(httpx.get(f"{base}/runs/{ids[2]}/forecast.csv", headers=AUTH).text))
+    assert list(csv.columns) == ["sku", "week", "horizon", "mean", "q0.5"] and csv["mean"].tolist() == [3.0]
     scores = httpx.get(f"{base}/scenarios/base/scores", headers=AUTH).json()
     assert (
         scores[0]["bias"] == -0.25 and scores[0]["coverage90"] is None and scores[0]["origin"] == "2026-12-07"
