@@ -164,8 +164,8 @@ def create_app(store_url: str, scenarios_dir: Path, out_root: Path, token: str |
 
     def stored(run_id: str, what: str, csv: bool) -> Response:
         """A run's plan lines (``what="plan"``) or forecast (``"forecast"``) as JSON or CSV, built once."""
-        if not RUN_ID.fullmatch(run_id):
-            raise HTTPException(404, "no such run (run ids look like 20261207-063700-a1b2c3)")
+        if not RUN_ID.fullmatch(run_id) or not store.has_run(run_id):  # a replaced run is gone, cached or not
+            raise HTTPException(404, f"no run '{run_id[:40]}' (run ids look like 20261207-063700-a1b2c3)")
         read = store.plan_lines if what == "plan" else store.forecast
         key = "lines" if what == "plan" else "forecast"
 

@@ -203,6 +203,11 @@ class RunStore:
             ]
         return out
 
+    def has_run(self, run_id: str) -> bool:
+        """Whether the store holds run ``run_id`` (a replaced run no longer is)."""
+        with self._errors("read"), self.engine.connect() as conn:
+            return conn.execute(select(Run.id).where(Run.id == run_id)).scalar() is not None
+
     def latest(self, scenario: str, command: str = "plan") -> str | None:
         """The id of the newest ``command`` run of ``scenario`` (None without one)."""
         query = (

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -61,6 +62,26 @@ def plan_record(minute: int, units: float) -> RunRecord:
     )
 
 
+@contextmanager
+def serving(app: object) -> Iterator[str]:
+    """``app`` on a real uvicorn server on a free port of 127.0.0.1; its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
     root = tmp_path_factory.mktemp("api")
@@ -85,20 +106,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list
     (scenarios / "tiny.yaml").write_text(
         f"name: tiny\ndata: {root / 'data'}\nhorizon_weeks: 8\nforecast: {{model: baseline, n_paths: 50}}\n"
     )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(url, scenarios, root / "api-runs", token=TOKEN)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started
-    yield f"http://127.0.0.1:{port}", ids
-    srv.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(url, scenarios, root / "api-runs", token=TOKEN)) as base:
+        yield base, ids
 
 
 def test_health_is_open_and_everything_else_wants_the_token(server: tuple[str, list[str]]) -> None:
@@ -190,6 +199,18 @@ def test_a_plan_job_runs_and_its_plan_is_served(server: tuple[str, list[str]]) -
     plan = httpx.get(f"{base}/scenarios/tiny/plan", headers=AUTH)
     assert plan.headers["x-run-id"] == status["run_id"] and len(plan.json()["lines"]) > 0
     assert httpx.get(f"{base}/scenarios/tiny/kpis", headers=AUTH).json()["kpis"]["counts"]["skus"] == 240
+
+
+def test_a_replaced_run_is_not_served_from_the_cache(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    store = RunStore(url)
+    first = store.record(replace(plan_record(0, 10.0), run_key="weekly-1"))
+    with serving(create_app(url, tmp_path, tmp_path / "out")) as base:
+        assert httpx.get(f"{base}/runs/{first}/plan").status_code == 200  # now cached
+        second = store.record(replace(plan_record(1, 11.0), run_key="weekly-1"))  # a rerun replaces it
+        assert httpx.get(f"{base}/runs/{first}/plan").status_code == 404
+        assert httpx.get(f"{base}/scenarios/base/plan").headers["x-run-id"] == second
+    store.close()
 
 
 def test_concurrent_readers_get_the_same_plan(server: tuple[str, list[str]]) -> None:
