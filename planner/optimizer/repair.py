@@ -491,6 +491,8 @@ def _receiver_rows(book: _Book, i: int) -> list[np.ndarray]:
     gap = book.gap(np.array([i]))[0]
     is_short = gap > TOL
     starts = np.flatnonzero(is_short & ~np.r_[False, is_short[:-1]])
+    if starts.size == 0:  # short only within the tolerance: nothing to receive
+        return []
     ends = np.r_[starts[1:], len(gap)]
     runs = sorted(zip(starts.tolist(), ends.tolist(), strict=True), key=lambda r: -gap[r[0] : r[1]].sum())
     rows: list[np.ndarray] = []
