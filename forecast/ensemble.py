@@ -13,12 +13,10 @@
    miss of the cumulative 80 % and 90 % intervals' coverage (quantile models' copula paths can
    be far too narrow over a lead time on intermittent demand: a few large orders hide that from
    the pinball loss on one window);
-3. the mixture is recalibrated per class (:mod:`forecast.calibration`): first a level shock per
-   path (a common factor on all its weeks, log-normal with the standard deviation from a grid
-   that brings the held-out cumulative demand's 80 % and 90 % intervals closest to their
-   nominal coverage), then the weekly values: the randomised PITs of the held-out weeks give a
-   level map ``g``, and every SKU-week's path values are re-read at ``g`` of their plotting
-   positions (ranks kept, so the dependence between weeks stays);
+3. the mixture is recalibrated per class (:mod:`forecast.calibration`): the randomised PITs of
+   the held-out cumulative demand (over the same horizons) give a level map ``g``, and each
+   SKU's paths are re-drawn whole by the rank of their total over the first ``RANK_WEEKS``
+   weeks (the path at ``u`` replaced by the one at ``g(u)``);
 4. members move their origin to the end of the history (``update``; ``refit=True`` retrains).
 
 A forecast takes, for each SKU, ``w_m N`` of the ``N`` paths from member ``m`` (largest
@@ -44,14 +42,7 @@ import pandas as pd
 from pydantic import Field
 
 from forecast.base import Forecast, Forecaster
-from forecast.calibration import (
-    SHOCKS,
-    cumulative_miscalibration,
-    level_map,
-    level_shock,
-    path_pit,
-    recalibrate_paths,
-)
+from forecast.calibration import cumulative_miscalibration, cumulative_pits, level_map, resample_paths
 from forecast.params import Bool, Float, Horizon, Int, Levels, NPaths, Seed
 from forecast.quantile_model import DEFAULT_LEVELS
 from forecast.registry import QUANTILE_MODELS, forecaster_class, model_parameters
@@ -65,6 +56,7 @@ VALIDATION_ORIGINS = 3  # origins within the held-out weeks the weights are scor
 CUMULATIVE_WEEKS = (4, 8, 13, 17, 26)  # validation horizons of cumulative demand
 VALIDATION_LEVELS = np.round(np.arange(0.05, 0.96, 0.05), 2)
 CALIBRATION_LEVELS = np.round(np.arange(0.01, 1.0, 0.01), 2)
+RANK_WEEKS = 13  # paths are re-drawn by the rank of their total over this many weeks
 Member = Literal["lightgbm", "lstm", "tweedie", "bootstrap", "baseline", "croston"]
 
 
@@ -190,7 +182,6 @@ class EnsembleForecaster(Forecaster):
         even = np.full(len(self.members), 1.0 / len(self.members))
         self.weights_ = {c: even.copy() for c in DEMAND_CLASSES}
         self.level_maps_ = {c: CALIBRATION_LEVELS.copy() for c in DEMAND_CLASSES}
-        self.shocks_ = dict.fromkeys(DEMAND_CLASSES, 0.0)
         if n_val == 0:
             log.warning(
                 "ensemble: under %d weeks of history, no held-out weeks: even weights, no recalibration",
@@ -216,7 +207,7 @@ class EnsembleForecaster(Forecaster):
         return map_tasks(_fit_member, members, shared=(history, context))
 
     def _learn(self, history: pd.DataFrame, val_weeks: pd.DatetimeIndex, context: dict[str, Any]) -> None:
-        """Mixture weights, level shock and level map per demand class, from the held-out weeks seen
+        """Mixture weights and the cumulative level map per demand class, from the held-out weeks seen
         from ``VALIDATION_ORIGINS`` origins (the members trained once, before the first; moved to
         each later origin with ``update``)."""
         windows = []
@@ -247,28 +238,18 @@ class EnsembleForecaster(Forecaster):
                     for w in grid
                 ]
                 self.weights_[c] = grid[int(np.argmin(losses))]
-            mixed = [(names, mix_paths(p, self.weights_[c]), y) for names, p, y in parts]
-            misses = [
-                sum(
-                    cumulative_miscalibration(level_shock(m, names, sd, self.seed), y, CUMULATIVE_WEEKS)
-                    for names, m, y in mixed
-                )
-                for sd in SHOCKS
-            ]
-            self.shocks_[c] = float(SHOCKS[int(np.argmin(misses))])
             pits = np.concatenate(
                 [
-                    path_pit(level_shock(m, names, self.shocks_[c], self.seed), y, rng).ravel()
-                    for names, m, y in mixed
+                    cumulative_pits(mix_paths(p, self.weights_[c]), y, CUMULATIVE_WEEKS, rng)
+                    for _, p, y in parts
                 ]
             )
             self.level_maps_[c] = level_map(pits[~np.isnan(pits)], CALIBRATION_LEVELS)
             log.info(
-                "ensemble %s: %d SKUs, weights %s, level shock %.2f, levels 0.1/0.5/0.9 -> %s",
+                "ensemble %s: %d SKUs, weights %s, cumulative levels 0.1/0.5/0.9 -> %s",
                 c,
                 len(parts[0][0]),
                 dict(zip(self.members, np.round(self.weights_[c], 2).tolist(), strict=True)),
-                self.shocks_[c],
                 np.round(np.interp([0.1, 0.5, 0.9], CALIBRATION_LEVELS, self.level_maps_[c]), 3).tolist(),
             )
 
@@ -298,9 +279,7 @@ class EnsembleForecaster(Forecaster):
             if not rows.any():
                 continue
             mixed = mix_paths([p.paths[rows] for p in parts], self.weights_[c])
-            names = [s for s, r in zip(skus, rows, strict=True) if r]
-            mixed = level_shock(mixed, names, self.shocks_[c], self.seed)
-            paths[rows] = recalibrate_paths(mixed, CALIBRATION_LEVELS, self.level_maps_[c])
+            paths[rows] = resample_paths(mixed, CALIBRATION_LEVELS, self.level_maps_[c], RANK_WEEKS)
         return Forecast.from_paths(skus, weeks, levels, paths, self.name).with_classes(klass)
 
     def save_state(self, directory: Any) -> None:

@@ -22,7 +22,7 @@ import pandas as pd
 from forecast.base import Forecaster
 
 MANIFEST = "manifest.json"
-FORMAT = 2  # 1: state.pkl (refused since: a pickle can run code)
+FORMAT = 3  # 1: state.pkl (a pickle can run code); 2: the ensemble recalibrated weekly values
 LIBRARIES = ("numpy", "pandas", "lightgbm", "tensorflow-cpu", "tensorflow", "keras", "scipy")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill", ".pt", ".pth")
 
@@ -125,8 +125,8 @@ def check_folder(directory: Path, manifest: dict[str, Any]) -> None:
     listed = manifest.get("files")
     if manifest.get("format") != FORMAT or not isinstance(listed, dict):
         raise ModelFolderError(
-            f"{MANIFEST} is not of format {FORMAT} (no checksums of the files); "
-            "train the model again with 'planner forecast'"
+            f"{MANIFEST} is not of format {FORMAT} (written by an older version, or without checksums "
+            "of the files); train the model again with 'planner forecast'"
         )
     unlisted = sorted({p.as_posix() for p in present} - set(listed))
     if unlisted:

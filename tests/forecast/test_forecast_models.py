@@ -10,10 +10,10 @@ import pytest
 
 from forecast.calibration import (
     cumulative_miscalibration,
+    cumulative_pits,
     level_map,
-    level_shock,
     path_pit,
-    recalibrate_paths,
+    resample_paths,
 )
 from forecast.ensemble import EnsembleForecaster
 from forecast.features import design, make_panel, origin_features
@@ -130,23 +130,40 @@ def test_history_rho_finds_shared_level_shocks() -> None:
     assert history_rho(white) < 0.1
 
 
-def test_recalibration_fixes_overconfident_paths_and_keeps_their_ranks() -> None:
-    """Paths say N(100, 1) each week; the truth is N(100, 2): the level map widens every week's values
-    to cover 80 % again, and each path keeps its rank in every week."""
+def test_recalibration_fixes_overconfident_cumulative_demand_with_whole_paths() -> None:
+    """Paths say 4 independent weeks of N(100, 1) (total sd 2); the truth has a common level, total
+    sd 3: the cumulative PITs give a level map that widens the total's 80 % interval to cover 80 %
+    again, and every recalibrated path is one of the original paths."""
     rng = np.random.default_rng(0)
-    paths = 100 + rng.standard_normal((1, 4000, 3))
-    y = 100 + 2 * rng.standard_normal((1, 3))
+    paths = 100 + rng.standard_normal((1, 4000, 4))
+    truth = 100 + rng.standard_normal((4000, 4)) + np.sqrt(5) / 4 * rng.standard_normal((4000, 1))
     levels = np.round(np.arange(0.01, 1.0, 0.01), 2)
-    actuals = 100 + 2 * rng.standard_normal((4000, 3))
-    u = np.concatenate([path_pit(paths, a[None, :], rng).ravel() for a in actuals[:400]])
+    u = np.concatenate([cumulative_pits(paths, a[None, :], (4,), rng) for a in truth[:400]])
     mapped = level_map(u, levels)
     assert np.interp(0.1, levels, mapped) < 0.05 and np.interp(0.9, levels, mapped) > 0.95
-    wide = recalibrate_paths(paths, levels, mapped)
-    lo, hi = np.quantile(wide[0], [0.1, 0.9], axis=0)
-    cover = ((actuals >= lo) & (actuals <= hi)).mean()
-    assert 0.75 < cover < 0.85 and y.shape == (1, 3)
-    order = np.argsort(paths[0], axis=0)  # ranks kept: in the original order, values never decrease
-    assert (np.diff(np.take_along_axis(wide[0], order, axis=0), axis=0) >= 0).all()
+    wide = resample_paths(paths, levels, mapped, weeks=4)
+    lo, hi = np.quantile(wide[0].sum(axis=1), [0.1, 0.9])
+    totals = truth.sum(axis=1)
+    assert 0.75 < ((totals >= lo) & (totals <= hi)).mean() < 0.85
+    original = {tuple(p) for p in paths[0]}
+    assert all(tuple(p) in original for p in wide[0])
+    np.testing.assert_array_equal(resample_paths(paths, levels, levels, weeks=4), paths)
+
+
+def test_cumulative_pits_leave_out_censored_spans() -> None:
+    rng = np.random.default_rng(1)
+    paths = np.ones((2, 10, 3))
+    y = np.array([[1.0, 1.0, np.nan], [1.0, 1.0, 1.0]])
+    assert len(cumulative_pits(paths, y, (2, 3, 5), rng)) == 3  # both at 2 weeks, one at 3, none at 5
+
+
+def test_cumulative_miscalibration_is_small_for_calibrated_paths_only() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.poisson(5.0, size=(300, 8)).astype(float)
+    calibrated = rng.poisson(5.0, size=(300, 400, 8)).astype(float)
+    narrow = np.full((300, 400, 8), 5.0)
+    assert cumulative_miscalibration(calibrated, y, (4, 8)) < 0.002
+    assert cumulative_miscalibration(narrow, y, (4, 8)) > 0.5
 
 
 def test_randomised_pit_spreads_ties_at_zero() -> None:
@@ -155,17 +172,6 @@ def test_randomised_pit_spreads_ties_at_zero() -> None:
     u = np.concatenate([path_pit(paths, np.zeros((1, 1)), rng).ravel() for _ in range(4000)])
     assert u.min() >= 0.0 and u.max() <= 0.5
     assert abs(u.mean() - 0.25) < 0.02
-
-
-def test_a_level_shock_widens_cumulative_demand_and_keeps_the_mean() -> None:
-    rng = np.random.default_rng(2)
-    paths = rng.poisson(5.0, size=(2, 4000, 13)).astype(np.float32)
-    shocked = level_shock(paths, ["A", "B"], 0.5, seed=0)
-    assert shocked.mean() == pytest.approx(paths.mean(), rel=0.03)
-    assert shocked.sum(axis=2).std() > 2 * paths.sum(axis=2).std()
-    y = rng.poisson(5.0 * rng.lognormal(-0.125, 0.5, size=(2, 1)), size=(2, 13)).astype(float)
-    assert cumulative_miscalibration(paths, y, (13,)) >= 0.0
-    np.testing.assert_array_equal(level_shock(paths, ["A", "B"], 0.0, seed=0), paths)
 
 
 @pytest.fixture(scope="module")
