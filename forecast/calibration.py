@@ -11,7 +11,7 @@ A forecast is recalibrated by re-drawing whole paths by the rank of their total:
 plotting position ``u`` is replaced by the one at ``g(u)``. Paths stay real paths (their zeros,
 runs and gaps), quantiles never cross, and cumulative demand moves to the calibrated levels.
 Weekly marginals follow from the paths; re-reading each week's values on its own (a weekly map)
-or a common level shock on every path both scored worse over the lead time on intermittent data
+or a common level shock on every path scores worse over the lead time on intermittent data
 (bench/forecast_manufacturer.py).
 """
 
