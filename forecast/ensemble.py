@@ -142,6 +142,7 @@ class EnsembleForecaster(Forecaster):
             "lightgbm",
             "lstm",
             "bootstrap",
+            "baseline",
         ),
         member_params: dict[Member, dict[str, Any]] | None = None,
         validation_weeks: Annotated[Int, Field(ge=4, le=104)] = 26,
