@@ -412,6 +412,17 @@ def test_a_receiver_trades_for_a_later_short_run_where_its_first_cannot_be_cover
     assert model_objective(data, prm, out) == pytest.approx(exact.objective)
 
 
+def test_a_sku_short_only_within_the_tolerance_receives_nothing() -> None:
+    """R's supply is below its targets by less than the tolerance in every week, yet its penalty makes
+    it a receiver: it gets no new row (there is no short run) and the plan stays as it was."""
+    data = make_data([[0.0, 10, 0, 10], [0, 0, 0, 10]], capacity=10.0, shortage_cost=[100.0, 1.0])
+    prm = model_params(data)
+    start = np.array([[0.0, 10 - 4e-7, 0, 10], [0, 0, 0, 10]])
+    assert 0 < (prm.requirement[0] - np.cumsum(start[0])).max() <= TOL
+    out, _ = trade_storage(data, prm, start)
+    np.testing.assert_array_equal(out, start)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=instances(), scale=st.sampled_from([1.0, 1e-3, 1e-4]))
 def test_trading_storage_never_costs_more_and_keeps_every_limit(data, scale) -> None:
