@@ -84,7 +84,7 @@ def make_instance(spec: Spec):
     from planner.optimizer.lotsizing import solve_lot_sizing
     from planner.optimizer.model.params import model_params
     from planner.optimizer.model.pricing import Prices
-    from planner.optimizer.plan import _instance, _least_stock_plan, _to_order_weeks
+    from planner.optimizer.schedules import least_stock_plan, lot_sizing_instance, order_weeks
     from planner.run.forecasting import make_forecast
     from planner.run.planning import planning_data
     from planner.run.prepare import prepare
@@ -107,9 +107,9 @@ def make_instance(spec: Spec):
     prep = prepare(scenario)
     data = planning_data(prep, make_forecast(prep))
     prm = model_params(data)
-    packs, _ = solve_lot_sizing(_instance(data, prm, Prices.zero(data)))
-    free = storage_volume(data, arrivals(data, _to_order_weeks(data, packs)))
-    least = storage_volume(data, arrivals(data, _least_stock_plan(data, prm)))
+    packs, _ = solve_lot_sizing(lot_sizing_instance(data, prm, Prices.zero(data)))
+    free = storage_volume(data, arrivals(data, order_weeks(data, packs)))
+    least = storage_volume(data, arrivals(data, least_stock_plan(data, prm)))
     floor = np.maximum(storage_volume(data, data.open_arrivals), least)
     capacity = np.maximum(floor, np.quantile(free, 1.0 - spec.binding))
     return dataclasses.replace(data, capacity=capacity), float((free > capacity + 1e-9).mean())

@@ -19,7 +19,8 @@ that the DP stays exact, :func:`_relax`). Phases:
 2. Column generation (:func:`_column_generation`): the LP relaxation of the restricted master
    (:mod:`planner.optimizer.model.pricing`, HiGHS) gives dual prices; the DP prices new columns at them
    (smoothed towards the best prices so far); repeated until the bound meets the LP value.
-3. Plans: the least-stock plan and a best-response heuristic (:func:`_sequential_plan`), both
+3. Plans: the least-stock plan, order cycles (:mod:`planner.optimizer.cycles`) and best
+   responses (:mod:`planner.optimizer.best_response`), all
    with short purchase orders raised by :mod:`planner.optimizer.repair`; then the restricted master MIP
    (:mod:`planner.optimizer.model.master`, Pyomo + HiGHS) improves the best plan neighbourhood by
    neighbourhood (fix and optimise, :func:`_master`). Every plan is polished by
@@ -42,33 +43,36 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pyomo.environ as pyo
 
-from planner.core.accounting import purchase_order_value, shift_by_lead_time, short_purchase_orders
+from planner.core.accounting import purchase_order_value, shift_by_lead_time
 from planner.core.feasibility import check_feasible
 from planner.core.problem import PlanningData
 from planner.core.results import Phase, PlanStatus, PolicyResult
 from planner.core.verify import weekly_limit_violations
-from planner.optimizer.lotsizing import LotSizingInstance, solve_in_groups, solve_lot_sizing
+from planner.optimizer.best_response import best_response_plan
+from planner.optimizer.cycles import cycle_plan
+from planner.optimizer.lotsizing import solve_in_groups
 from planner.optimizer.model.master import Background, Columns, build_master, chosen_columns
 from planner.optimizer.model.monolithic import build_model, orders_from_model
 from planner.optimizer.model.objective import model_objective, objective_terms
 from planner.optimizer.model.params import ModelParams, model_params
 from planner.optimizer.model.pricing import Prices, master_lp
-from planner.optimizer.repair import (
-    fill_shortfall,
-    merge_lines,
-    raise_short_orders,
-    supplier_cost,
-    trade_storage,
+from planner.optimizer.repair import fill_shortfall, merge_lines, raise_short_orders, trade_storage
+from planner.optimizer.schedules import (
+    feasible_or_none,
+    least_stock_plan,
+    lot_sizing_instance,
+    order_weeks,
+    without_short_orders,
 )
 from planner.optimizer.solve import SolveStatus, solve
 from planner.policies.classical import plan_classical
 
 log = logging.getLogger(__name__)
-TOP_UP_MARGIN = 0.03  # share of storage best responses leave free for minimum-order-value top-ups
 TARGET_SHARE = 0.05  # subgradient: aim this share above the best bound
 SMOOTHING = 0.5  # column generation: weight of the best prices so far in the pricing prices
 # Work is sized deterministically from the instance and the time limit, so the same inputs give the
@@ -90,7 +94,6 @@ TRADE_SHARE = 0.75  # storage trades before the master MIP
 MASTER_END_SHARE = 0.95  # then storage trades on the master's plan until FINAL_TRADE_SHARE
 FINAL_TRADE_SHARE = 0.97  # then fill_shortfall on the result
 MERGE_SHARE = 0.99  # then line merges on the best plan; the rest is slack
-ORDER_CYCLES = (2, 3, 4)  # weeks between a supplier's purchase orders in cycle plans
 
 
 @dataclass(frozen=True)
@@ -168,46 +171,6 @@ def work_plan(data: PlanningData, settings: OptimizerSettings) -> tuple[int, int
     return rounds, sweep + neighbourhoods
 
 
-def _instance(data: PlanningData, prm: ModelParams, prices: Prices) -> LotSizingInstance:
-    """The per-SKU DP under prices; arrays by arrival week a = t + L_s.
-
-    Per unit ordered in week t: c_s (1 + mu_t - rho[p(s),t]); per line: k_s + pi[s,t].
-    """
-    lam, mu, pi, rho = prices.lam, prices.mu, prices.pi, prices.rho
-    s_count, h = data.n_skus, data.horizon
-    fixed = np.full((s_count, h), np.inf)
-    unit = np.zeros((s_count, h))
-    for s in range(s_count):
-        lt = int(data.lead_time[s])
-        if lt < h:
-            fixed[s, lt:] = data.line_cost[s] + pi[s, : h - lt]
-            unit[s, lt:] = data.unit_cost[s] * (1.0 + mu[: h - lt] - rho[data.supplier_idx[s], : h - lt])
-    return LotSizingInstance(
-        lead_time=data.lead_time.astype(np.int64),
-        pack=data.pack,
-        min_packs=np.round(data.min_units / data.pack),
-        requirement=prm.requirement,
-        holding=data.holding_cost,
-        penalty=prm.penalty,
-        fixed=fixed,
-        unit=unit,
-        volume=data.unit_volume,
-        cautious_base=prm.cautious_base,
-        cap_price=lam,
-    )
-
-
-def _to_order_weeks(data: PlanningData, packs_by_arrival: np.ndarray) -> np.ndarray:
-    """x[s,t] (units by order week) from packs by arrival week."""
-    x = np.zeros(packs_by_arrival.shape)
-    h = data.horizon
-    for s in range(data.n_skus):
-        lt = int(data.lead_time[s])
-        if lt < h:
-            x[s, : h - lt] = packs_by_arrival[s, lt:] * data.pack[s]
-    return x
-
-
 def plan_optimizer(data: PlanningData, settings: OptimizerSettings | None = None) -> PolicyResult:
     """Optimise the purchase plan; the result states objective, lower bound and gap."""
     settings = settings or OptimizerSettings()
@@ -275,20 +238,21 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
     pool.add(np.zeros_like(classical))
     pool.add(classical)
     best = _Best(model_objective(data, prm, classical), classical, -np.inf, _start_prices(data))
-    least_stock = _least_stock_plan(data, prm)
-    least = _feasible_or_none(data, _without_short_orders(data, raise_short_orders(data, prm, least_stock)))
+    least_stock = least_stock_plan(data, prm)
+    least = feasible_or_none(data, without_short_orders(data, raise_short_orders(data, prm, least_stock)))
     if least is not None:
         _polish(data, prm, pool, best, least)
     _price_storage(data, prm, least_stock, pool, best)
     marks = [time.perf_counter()]
     iterations = _subgradient(data, prm, settings, pool, best, clock)
-    cycled = _cycle_plan(data, prm, least_stock)
+    cycled = cycle_plan(data, prm, least_stock)
     if cycled is not None:
         _polish(data, prm, pool, best, cycled)
     marks.append(time.perf_counter())
     rounds = _column_generation(data, prm, settings, pool, best, clock, rounds_planned)
     marks.append(time.perf_counter())
-    _polish(data, prm, pool, best, _sequential_plan(data, prm, best.prices.mu, clock=clock))
+    late = partial(clock.past, SEQUENTIAL_SHARE, Phase.BEST_RESPONSES)
+    _polish(data, prm, pool, best, best_response_plan(data, prm, best.prices.mu, late=late))
     marks.append(time.perf_counter())
     _trade(data, prm, pool, best, clock, TRADE_SHARE)
     marks.append(time.perf_counter())
@@ -465,8 +429,8 @@ def _relax(data: PlanningData, prm: ModelParams, prices: Prices) -> _Relaxed:
     """
     rho = np.minimum(prices.rho, 1.0 + prices.mu[None, :])
     prices = dataclasses.replace(prices, rho=rho)
-    packs, values = solve_in_groups(_instance(data, prm, prices))
-    x = _to_order_weeks(data, packs)
+    packs, values = solve_in_groups(lot_sizing_instance(data, prm, prices))
+    x = order_weeks(data, packs)
     supplier_pi = np.zeros((len(data.suppliers), data.horizon))
     np.add.at(supplier_pi, data.supplier_idx, prices.pi)
     z_cost = data.order_cost[:, None] + rho * data.min_order_value[:, None] - supplier_pi
@@ -750,362 +714,3 @@ def _best_per_sku(sku: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
     keep = np.zeros(len(sku), dtype=bool)
     keep[order[rank < k]] = True
     return keep
-
-
-def _sequential_plan(
-    data: PlanningData,
-    prm: ModelParams,
-    mu: np.ndarray,
-    passes: int = 2,
-    rounds: int = 3,
-    clock: _Clock | None = None,
-) -> np.ndarray:
-    """A feasible plan by best responses: each SKU in turn re-plans exactly given all the others.
-
-    1. Every SKU takes its least-stock plan, so no SKU is squeezed out of storage by those planned
-       before it; when even those overflow storage, every SKU starts from no orders instead, so the
-       SKUs planned first (most shortfall cost per m3) get the room and the others what is left.
-    2. SKU by SKU (most shortfall cost per unit volume first), the exact DP re-plans with true costs
-       plus the Lagrangian budget prices, hard limits at what the others leave (storage per week less
-       a small margin, budget per order week), and purchase orders that others already place costing
-       only the line.
-    3. Purchase orders below the supplier's minimum order value are raised by asking the supplier's
-       SKUs for larger (or new) lines that week, accepted only when they cost no service elsewhere.
-    4. Lines of orders that stay short are dropped and every SKU re-plans once more under rules that
-       keep all purchase orders at or above their minimum value.
-
-    Returns the cheaper of the plans after steps 2 and 4 (short orders dropped); ``clock`` stops it
-    early at its safety net.
-    """
-    clock = clock or _Clock(time.perf_counter(), np.inf)
-
-    def late() -> bool:
-        return clock.past(SEQUENTIAL_SHARE, Phase.BEST_RESPONSES)
-
-    market = _Market(data, prm, _starting_plan(data, prm), mu)
-    density = prm.penalty / np.maximum(data.unit_volume, 1e-12)
-    order = np.argsort(-density, kind="stable")
-    for _ in range(passes):
-        for s in order:
-            if late():
-                break
-            market.respond(int(s))
-    candidates = [_without_short_orders(data, raise_short_orders(data, prm, market.x))]
-    for _ in range(rounds):
-        short = market.below_minimum()
-        if not short.any() or late():
-            break
-        for p, t in zip(*np.nonzero(short), strict=True):
-            if late():
-                break
-            market.raise_order(int(p), int(t))
-    short = market.below_minimum()
-    if short.any():  # drop what could not be raised, then re-plan keeping every order valid
-        for s in np.flatnonzero(short[data.supplier_idx].any(axis=1)):
-            market.drop_lines(int(s), short[data.supplier_idx[s]])
-        for _ in range(passes):
-            for s in order:
-                if late():
-                    break
-                market.respond(int(s), keep_minimum=True)
-    candidates.append(_without_short_orders(data, raise_short_orders(data, prm, market.x)))
-    costs = [model_objective(data, prm, x) for x in candidates]
-    return candidates[int(np.argmin(costs))]
-
-
-def _cycle_plan(data: PlanningData, prm: ModelParams, least: np.ndarray) -> np.ndarray | None:
-    """A plan that meets minimum order values by ordering from a supplier every k-th week.
-
-    The least-stock plan orders every week it can, so small suppliers' purchase orders fall
-    below their minimum value, and dropping them costs service. For every cycle (every k-th
-    week from week o, k in ``ORDER_CYCLES``) the least-stock DP is solved with orders allowed
-    only in the cycle's weeks. Starting from the least-stock plan, the best move (one supplier
-    with a minimum order value takes one cycle's schedules; where that overflows storage, the
-    SKUs adding most volume in the fullest week keep their schedules) is made while it lowers
-    the model cost of the plan with short orders dropped. Returns the result with short orders
-    raised (:mod:`planner.optimizer.repair`) and dropped, or None when no supplier needs it or it breaks
-    a limit.
-    """
-    candidates = np.flatnonzero(short_purchase_orders(data, least).any(axis=1))
-    if candidates.size == 0:
-        return None
-    h = data.horizon
-    heavy = dataclasses.replace(
-        _instance(data, prm, Prices.zero(data)), holding=data.holding_cost + prm.penalty / (2.0 * h)
-    )
-    order_week = np.arange(h)[None, :] - data.lead_time[:, None]  # by arrival week
-    cycles = []
-    for k in ORDER_CYCLES:
-        allowed = (order_week >= 0) & (order_week % k == 0)
-        packs, _ = solve_in_groups(dataclasses.replace(heavy, fixed=np.where(allowed, heavy.fixed, np.inf)))
-        cycles.append(_to_order_weeks(data, packs))
-
-    def cost(x: np.ndarray, p: int) -> float:
-        """Supplier p's part of the model cost once its short orders are raised, or dropped."""
-        y = raise_short_orders(data, prm, x, supplier=p)
-        members = np.flatnonzero(data.supplier_idx == p)
-        y[members] = np.where(short_purchase_orders(data, y)[p], 0.0, y[members])
-        return supplier_cost(data, prm, y, p, members)
-
-    x = least
-    for _ in range(2 * len(candidates)):
-        moves = []  # (change in cost, supplier, plan)
-        for p in candidates:
-            members = data.supplier_idx == p
-            now = cost(x, p)
-            for plan in cycles:
-                y = _fit_storage(data, prm, np.where(members[:, None], plan, x), x, members)
-                if y is not None and not np.array_equal(y, x):
-                    moves.append((cost(y, p) - now, int(p), y))
-        if not moves:
-            break
-        change, _, y = min(moves, key=lambda m: (m[0], m[1]))
-        if change >= -1e-6 * max(1.0, prm.purchase_floor):
-            break
-        x = y
-    if x is least:
-        return None
-    return _feasible_or_none(data, _without_short_orders(data, raise_short_orders(data, prm, x)))
-
-
-def _fit_storage(
-    data: PlanningData, prm: ModelParams, y: np.ndarray, x: np.ndarray, members: np.ndarray
-) -> np.ndarray | None:
-    """``y`` with SKUs in ``members`` put back to their rows of ``x`` (most extra volume in the fullest
-    week first) until storage holds; None when it cannot (``x`` is assumed to fit)."""
-    if data.capacity is None:
-        return y
-    changed = np.flatnonzero(members & (y != x).any(axis=1))
-    if changed.size == 0:
-        return y
-    v_new = objective_terms(data, prm, y[changed], changed)["volume"]
-    v_old = objective_terms(data, prm, x[changed], changed)["volume"]
-    total = objective_terms(data, prm, y)["volume"].sum(axis=0)
-    y = y.copy()
-    alive = np.ones(changed.size, dtype=bool)
-    while (over := total - data.capacity).max() > 1e-9:
-        w = int(np.argmax(over))
-        extra = np.where(alive, v_new[:, w] - v_old[:, w], -np.inf)
-        j = int(np.argmax(extra))
-        if extra[j] <= 0:
-            return None
-        total += v_old[j] - v_new[j]
-        y[changed[j]] = x[changed[j]]
-        alive[j] = False
-    return y
-
-
-def _feasible_or_none(data: PlanningData, x: np.ndarray) -> np.ndarray | None:
-    """x if it meets storage, budget and minimum order values, else None."""
-    return None if weekly_limit_violations(data, x) else x
-
-
-def _without_short_orders(data: PlanningData, x: np.ndarray) -> np.ndarray:
-    """x without the lines of purchase orders below the supplier's minimum order value."""
-    return np.where(short_purchase_orders(data, x)[data.supplier_idx], 0.0, x)
-
-
-class _Market:
-    """The shared state SKUs plan against: storage, budget and purchase orders used by the others."""
-
-    def __init__(self, data: PlanningData, prm: ModelParams, x: np.ndarray, mu: np.ndarray):
-        self.data, self.prm, self.mu = data, prm, mu
-        h, p_count = data.horizon, len(data.suppliers)
-        self.x = x.copy()
-        self.barred = np.zeros((p_count, h), dtype=bool)
-        volume = objective_terms(data, prm, self.x)["volume"]
-        self.extra = volume - data.unit_volume[:, None] * np.maximum(0.0, prm.cautious_base)
-        self.used = volume.sum(axis=0)
-        self.spend = data.unit_cost[:, None] * self.x
-        self.money = np.full(h, np.inf) if data.budget is None else data.budget - self.spend.sum(axis=0)
-        self.lines = np.zeros((p_count, h), dtype=np.int64)
-        np.add.at(self.lines, data.supplier_idx, (self.x > 0).astype(np.int64))
-        self.value = purchase_order_value(data, self.x)
-
-    def below_minimum(self) -> np.ndarray:
-        """[P, H]: purchase orders worth less than the supplier's minimum order value."""
-        return short_purchase_orders(self.data, self.x)
-
-    def _room(self, s: int, margin: float) -> np.ndarray:
-        """Volume SKU s may add per week: what the others leave, less a margin for top-ups."""
-        cap = self.data.capacity
-        if cap is None:
-            return np.full(self.data.horizon, np.inf)
-        others = self.used - self.extra[s]
-        slack = np.maximum(cap * (1.0 - margin) - others, np.minimum(cap - others, self.extra[s]))
-        return np.maximum(slack, 0.0)
-
-    def respond(self, s: int, force: tuple[int, int] | None = None, keep_minimum: bool = False) -> bool:
-        """Re-plan SKU s exactly against the others; with ``force=(t, k)`` it must order >= k packs in week t.
-
-        With ``keep_minimum`` every purchase order stays at or above the minimum order value: SKU s may
-        open an order only with enough value, and must keep (enough of) a line that the others' lines
-        alone would leave short. Returns False (and changes nothing) when a forced order cannot fit.
-        """
-        if int(self.data.lead_time[s]) >= self.data.horizon:
-            return force is None
-        inst = self._problem(s, force, keep_minimum)
-        if inst is None:
-            return False
-        packs, cost = solve_lot_sizing(inst)
-        new = self._accepted(s, force, packs[0], float(cost[0]))
-        if new is None:
-            return False
-        self._apply(s, new)
-        return True
-
-    def _problem(
-        self, s: int, force: tuple[int, int] | None = None, keep_minimum: bool = False
-    ) -> LotSizingInstance | None:
-        """SKU s's lot-sizing problem against the others (:meth:`respond`); None if ``force`` is barred."""
-        data, prm = self.data, self.prm
-        h = data.horizon
-        lt, p = int(data.lead_time[s]), int(data.supplier_idx[s])
-        weeks = np.arange(h - lt)
-        others = self.lines[p, weeks] - (self.x[s, weeks] > 0)
-        fixed = np.full(h, np.inf)
-        fixed[lt:] = np.where(
-            self.barred[p, weeks], np.inf, data.line_cost[s] + np.where(others > 0, 0.0, data.order_cost[p])
-        )
-        unit = np.zeros(h)
-        unit[lt:] = data.unit_cost[s] * (1.0 + self.mu[weeks])
-        per_pack = data.unit_cost[s] * data.pack[s]
-        own_money = self.money[weeks] + self.spend[s, weeks]
-        max_packs = np.zeros(h, dtype=np.int64)
-        max_packs[lt:] = np.minimum(np.floor(own_money / per_pack + 1e-9) if per_pack > 0 else 1e9, 1e9)
-        week_min = None
-        forced = None
-        if keep_minimum and data.min_order_value[p] > 0:
-            week_min, forced, fixed = self._minimum_value_rules(s, p, lt, fixed)
-        if force is not None:
-            t, k = force
-            if self.barred[p, t]:
-                return None
-            week_min = np.zeros(h, dtype=np.int64) if week_min is None else week_min
-            week_min[t + lt] = max(int(week_min[t + lt]), k)
-            forced = np.zeros((1, h), dtype=bool) if forced is None else forced
-            forced[0, t + lt] = True
-        return LotSizingInstance(
-            lead_time=np.array([lt]),
-            pack=data.pack[s : s + 1],
-            min_packs=np.round(data.min_units[s : s + 1] / data.pack[s]).astype(np.int64),
-            requirement=prm.requirement[s : s + 1],
-            holding=data.holding_cost[s : s + 1],
-            penalty=prm.penalty[s : s + 1],
-            fixed=fixed[None, :],
-            unit=unit[None, :],
-            volume=data.unit_volume[s : s + 1],
-            cautious_base=prm.cautious_base[s : s + 1],
-            cap_price=np.zeros(h),
-            extra_volume_cap=self._room(s, 0.0 if force is not None else TOP_UP_MARGIN)[None, :],
-            max_packs=max_packs[None, :],
-            week_min_packs=None if week_min is None else week_min[None, :],
-            forced=forced,
-        )
-
-    def _accepted(
-        self, s: int, force: tuple[int, int] | None, packs: np.ndarray, cost: float
-    ) -> np.ndarray | None:
-        """SKU s's new order row from its DP solution (packs by arrival week), or None if ``force`` fails."""
-        data = self.data
-        h, lt = data.horizon, int(data.lead_time[s])
-        if force is not None and (not np.isfinite(cost) or packs[force[0] + lt] < force[1]):
-            return None
-        new = np.zeros(h)
-        new[: h - lt] = packs[lt:] * data.pack[s]
-        if force is not None and self._shortfall(s, new) > self._shortfall(s, self.x[s]) + 1e-6:
-            return None  # a forced order that costs service elsewhere is not worth a minimum order value
-        return new
-
-    def _shortfall(self, s: int, row: np.ndarray) -> float:
-        terms = objective_terms(self.data, self.prm, row[None, :], np.array([s]))
-        return float(terms["shortfall"][0])
-
-    def _minimum_value_rules(
-        self, s: int, p: int, lt: int, fixed: np.ndarray
-    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
-        """Least packs per arrival week and forced weeks that keep every purchase order valid."""
-        data = self.data
-        h = data.horizon
-        weeks = np.arange(h - lt)
-        others = self.value[p, weeks] - self.spend[s, weeks]
-        mov = data.min_order_value[p]
-        per_pack = data.unit_cost[s] * data.pack[s]
-        fixed = fixed.copy()
-        if per_pack <= 0:
-            fixed[lt:] = np.where(others < mov - 1e-6, np.inf, fixed[lt:])
-            return None, None, fixed
-        need = np.where(others >= mov - 1e-6, 0.0, mov - others)
-        week_min = np.zeros(h, dtype=np.int64)
-        week_min[lt:] = np.ceil(need / per_pack - 1e-9).astype(np.int64)
-        forced = np.zeros((1, h), dtype=bool)
-        forced[0, lt:] = (others > 1e-9) & (others < mov - 1e-6)
-        return week_min, forced, fixed
-
-    def raise_order(self, p: int, t: int) -> bool:
-        """Bring purchase order (p, t) to the minimum value with larger (or new) lines of p's SKUs.
-
-        SKUs already in the order go first, then the others of the supplier, cheapest to hold per
-        unit of value first; each is asked for the whole deficit, else for one more pack.
-        """
-        data = self.data
-        pool = np.flatnonzero(data.supplier_idx == p)
-        ratio = data.holding_cost[pool] / np.maximum(data.unit_cost[pool], 1e-12)
-        pool = pool[np.lexsort((ratio, self.x[pool, t] <= 0))]
-        for s in pool:
-            per_pack = data.unit_cost[s] * data.pack[s]
-            if per_pack <= 0 or t + int(data.lead_time[s]) >= data.horizon:
-                continue
-            own = int(round(self.x[s, t] / data.pack[s]))
-            minimum = int(round(data.min_units[s] / data.pack[s]))
-            deficit = data.min_order_value[p] - self.value[p, t]
-            whole = own + int(np.ceil(deficit / per_pack - 1e-9))
-            for k in dict.fromkeys((whole, max(own + 1, minimum))):
-                if self.respond(int(s), force=(t, max(k, minimum))):
-                    break
-            if self.value[p, t] >= data.min_order_value[p] - 1e-6:
-                return True
-        return False
-
-    def drop_lines(self, s: int, weeks: np.ndarray) -> None:
-        """Remove SKU s's order lines in the given order weeks."""
-        self._apply(s, np.where(weeks, 0.0, self.x[s]))
-
-    def _apply(self, s: int, new: np.ndarray) -> None:
-        data, prm = self.data, self.prm
-        p = int(data.supplier_idx[s])
-        lt = int(data.lead_time[s])
-        cum = np.cumsum(np.r_[np.zeros(lt), new][: data.horizon])
-        base = prm.cautious_base[s]
-        new_extra = data.unit_volume[s] * (np.maximum(0.0, base + cum) - np.maximum(0.0, base))
-        self.used += new_extra - self.extra[s]
-        self.extra[s] = new_extra
-        new_spend = data.unit_cost[s] * new
-        self.money += self.spend[s] - new_spend
-        self.value[p] += new_spend - self.spend[s]
-        self.spend[s] = new_spend
-        self.lines[p] += (new > 0).astype(np.int64) - (self.x[s] > 0).astype(np.int64)
-        self.x[s] = new
-
-
-def _starting_plan(data: PlanningData, prm: ModelParams) -> np.ndarray:
-    """The least-stock plan when it fits in storage, else no orders (see :func:`_sequential_plan`)."""
-    least = _least_stock_plan(data, prm)
-    if data.capacity is None:
-        return least
-    volume = data.unit_volume @ np.maximum(
-        0.0, prm.cautious_base + np.cumsum(shift_by_lead_time(least, data.lead_time), axis=1)
-    )
-    return least if np.all(volume <= data.capacity + 1e-9) else np.zeros_like(least)
-
-
-def _least_stock_plan(data: PlanningData, prm: ModelParams) -> np.ndarray:
-    """Per SKU, the plan that meets the targets with the least stock (budget and storage ignored).
-
-    The DP with holding raised by P_s / (2 H) per unit-week: a unit held all horizon then costs less
-    than one unit-week short, so stock is minimised among plans with the least shortfall.
-    """
-    inst = _instance(data, prm, Prices.zero(data))
-    heavy = dataclasses.replace(inst, holding=data.holding_cost + prm.penalty / (2.0 * data.horizon))
-    packs, _ = solve_in_groups(heavy)
-    return _to_order_weeks(data, packs)

@@ -21,7 +21,7 @@ from forecast.tasks import map_tasks, partitions, split, use_runner
 from planner.optimizer.lotsizing import solve_in_groups, solve_lot_sizing
 from planner.optimizer.model.params import model_params
 from planner.optimizer.model.pricing import Prices
-from planner.optimizer.plan import _instance
+from planner.optimizer.schedules import lot_sizing_instance
 from planner.run.forecasting import forecast_context
 from planner.run.prepare import prepare
 
@@ -71,7 +71,7 @@ def test_lot_sizing_in_groups_equals_one_batch() -> None:
         line_cost=5.0,
         capacity=1e9,
     )
-    inst = _instance(data, model_params(data), Prices.zero(data))
+    inst = lot_sizing_instance(data, model_params(data), Prices.zero(data))
     whole = solve_lot_sizing(inst)
     runner = SplittingRunner(3)
     with use_runner(runner):

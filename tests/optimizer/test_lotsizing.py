@@ -125,7 +125,7 @@ def test_dp_matches_the_mip_on_one_sku(
 ) -> None:
     """The DP through the optimiser's instance equals the full MIP's optimum (lead time, MOQ, packs)."""
     from planner.optimizer.model.pricing import Prices
-    from planner.optimizer.plan import _instance, _to_order_weeks
+    from planner.optimizer.schedules import lot_sizing_instance, order_weeks
 
     data = make_data(
         np.array([demand], dtype=float),
@@ -139,8 +139,8 @@ def test_dp_matches_the_mip_on_one_sku(
     )
     prm = model_params(data)
     prices = dataclasses.replace(Prices.zero(data), pi=np.full((1, data.horizon), order_cost))
-    packs, _ = solve_lot_sizing(_instance(data, prm, prices))
-    dp_cost = model_objective(data, prm, _to_order_weeks(data, packs))
+    packs, _ = solve_lot_sizing(lot_sizing_instance(data, prm, prices))
+    dp_cost = model_objective(data, prm, order_weeks(data, packs))
     model = build_model(data)
     res = solve(model, mip_gap=1e-9, time_limit_s=30)
     assert res.status == SolveStatus.OPTIMAL

@@ -15,13 +15,12 @@ from planner.core.accounting import arrivals, purchase_order_value, replay_paths
 from planner.core.results import Phase, PlanStatus
 from planner.core.tables import projection_frame, purchase_plan
 from planner.core.verify import plan_violations, weekly_limit_violations
+from planner.optimizer.best_response import best_response_plan
+from planner.optimizer.cycles import cycle_plan, fit_storage
 from planner.optimizer.model import build_model, model_params, orders_from_model
 from planner.optimizer.plan import (
     OptimizerSettings,
-    _cycle_plan,
-    _least_stock_plan,
     _shortfall_storage_prices,
-    _without_short_orders,
     model_objective,
     plan_optimizer,
 )
@@ -34,6 +33,7 @@ from planner.optimizer.repair import (
     raise_short_orders,
     trade_storage,
 )
+from planner.optimizer.schedules import least_stock_plan, without_short_orders
 from planner.optimizer.solve import SolveStatus, solve
 
 DECOMPOSE = OptimizerSettings(strategy="decomposition", iterations=80, time_limit_s=60, mip_gap=1e-6)
@@ -48,7 +48,7 @@ def sound(data, orders) -> list[str]:
 def feasible_start(data, prm) -> np.ndarray:
     """A plan within every limit: the least-stock plan with short orders raised or dropped, else
     no orders."""
-    start = _without_short_orders(data, raise_short_orders(data, prm, _least_stock_plan(data, prm)))
+    start = without_short_orders(data, raise_short_orders(data, prm, least_stock_plan(data, prm)))
     return np.zeros_like(start) if weekly_limit_violations(data, start) else start
 
 
@@ -144,10 +144,8 @@ def test_budget_below_every_minimum_order_is_diagnosed() -> None:
 @given(data=instances())
 def test_best_response_heuristic_gives_sound_plans(data) -> None:
     """The primal heuristic alone respects storage, budget, minimum order values, packs and MOQs."""
-    from planner.optimizer.plan import _sequential_plan
-
     zero = np.zeros(data.horizon)
-    assert sound(data, _sequential_plan(data, model_params(data), zero)) == []
+    assert sound(data, best_response_plan(data, model_params(data), zero)) == []
 
 
 def test_a_line_may_have_to_reach_the_minimum_order_value_alone() -> None:
@@ -269,7 +267,7 @@ def test_repair_keeps_units_storage_and_budget(data) -> None:
     (Which of a supplier's orders grow cannot be told from the plans before and after: lines move
     between its orders, an order that gave a line up may be topped up, and so on.)"""
     prm = model_params(data)
-    x = _least_stock_plan(data, prm)
+    x = least_stock_plan(data, prm)
     out = raise_short_orders(data, prm, x)
     assert np.all(out.sum(axis=1) >= x.sum(axis=1) - 1e-6)
     added_value = np.zeros(len(data.suppliers))
@@ -284,7 +282,7 @@ def test_repair_keeps_units_storage_and_budget(data) -> None:
     limits = [v for v in weekly_limit_violations(data, x) if "minimum order value" not in v]
     if not limits:
         assert [v for v in weekly_limit_violations(data, out) if "minimum order value" not in v] == []
-        assert sound(data, _without_short_orders(data, out)) == []
+        assert sound(data, without_short_orders(data, out)) == []
 
 
 def test_the_last_order_is_topped_up_with_the_densest_sku_where_storage_is_full() -> None:
@@ -326,7 +324,7 @@ def test_filling_shortfall_never_costs_more_and_keeps_every_limit(data, scale) -
     shortfall penalty, scaled down, is cheaper than some ways of covering it)."""
     data = dataclasses.replace(data, shortfall_penalty=data.shortfall_penalty * scale)
     prm = model_params(data)
-    start = _without_short_orders(data, raise_short_orders(data, prm, _least_stock_plan(data, prm)))
+    start = without_short_orders(data, raise_short_orders(data, prm, least_stock_plan(data, prm)))
     if weekly_limit_violations(data, start):
         start = np.zeros_like(start)  # the instances leave room for stock on hand and the budget
     assert weekly_limit_violations(data, start) == []
@@ -500,6 +498,25 @@ def test_donors_are_picked_as_recomputing_every_ratio_would(seed: int, n: int, w
         excess = np.maximum(0.0, excess - freed[want])
 
 
+@pytest.mark.parametrize(
+    ("capacity", "expected"),
+    [
+        (50.0, [[15.0, 0, 0, 0], [15, 0, 0, 0]]),
+        (20.0, [[15.0, 0, 0, 0], [0, 0, 0, 0]]),
+        (5.0, [[0.0] * 4] * 2),
+    ],
+)
+def test_fit_storage_puts_back_the_sku_adding_most_volume_in_the_fullest_week(capacity, expected) -> None:
+    """Both SKUs order 15 units in week 0 instead of nothing; B takes twice A's room (30 m3 against 15).
+    With 50 m3 both fit; with 20 B goes back to ordering nothing; with 5 both do."""
+    data = make_data([[0.0, 5, 5, 5], [0, 5, 5, 5]], capacity=capacity, unit_volume=[1.0, 2.0])
+    prm = model_params(data)
+    out = fit_storage(
+        data, prm, np.array([[15.0, 0, 0, 0], [15, 0, 0, 0]]), np.zeros((2, 4)), np.ones(2, bool)
+    )
+    assert out is not None and out.tolist() == expected
+
+
 def test_cycle_plan_meets_minimum_order_values_cheaper_than_repairing_weekly_orders() -> None:
     """Small weekly orders under the minimum order values: the least-stock plan repaired order by
     order costs 37,450; ordering every k-th week (supplier by supplier) meets every minimum with
@@ -520,9 +537,9 @@ def test_cycle_plan_meets_minimum_order_values_cheaper_than_repairing_weekly_ord
         capacity=float((volume * demand.mean(axis=1)).sum() * 1.6),
     )
     prm = model_params(data)
-    least = _least_stock_plan(data, prm)
-    repaired = _without_short_orders(data, raise_short_orders(data, prm, least))
-    cycled = _cycle_plan(data, prm, least)
+    least = least_stock_plan(data, prm)
+    repaired = without_short_orders(data, raise_short_orders(data, prm, least))
+    cycled = cycle_plan(data, prm, least)
     assert cycled is not None
     assert sound(data, cycled) == []
     assert model_objective(data, prm, repaired) == pytest.approx(37_450, abs=1)
