@@ -26,13 +26,12 @@ from planner.optimizer.plan import (
 )
 from planner.optimizer.repair import (
     TOL,
-    _Donors,
-    _Picker,
     fill_shortfall,
     merge_lines,
     raise_short_orders,
     trade_storage,
 )
+from planner.optimizer.repair.storage_trades import Donors, Picker
 from planner.optimizer.schedules import least_stock_plan, without_short_orders
 from planner.optimizer.solve import SolveStatus, solve
 
@@ -484,8 +483,8 @@ def test_donors_are_picked_as_recomputing_every_ratio_would(seed: int, n: int, w
     freed = np.round(rng.normal(1.0, 2.0, (n, weeks)), 1)
     cost = np.round(rng.normal(1.0, 2.0, n), 1)
     excess = np.round(rng.uniform(0.0, 5.0, weeks), 1)
-    donors = _Donors(np.arange(n), np.zeros((n, weeks)), cost, freed, np.zeros(n, int), np.zeros(n))
-    picker, open_ = _Picker(donors), np.ones(n, bool)
+    donors = Donors(np.arange(n), np.zeros((n, weeks)), cost, freed, np.zeros(n, int), np.zeros(n))
+    picker, open_ = Picker(donors), np.ones(n, bool)
     while excess.sum() > TOL:
         useful = np.minimum(freed, excess[None, :]).sum(axis=1)
         ratio = np.where(open_ & (useful > TOL), cost / np.maximum(useful, 1e-12), np.inf)
