@@ -10,11 +10,9 @@ the held-out PITs, shrunk towards the identity with weight ``n / (n + SHRINK)`` 
 A forecast is recalibrated by re-drawing whole paths by the rank of their total: the path at
 plotting position ``u`` is replaced by the one at ``g(u)``. Paths stay real paths (their zeros,
 runs and gaps), quantiles never cross, and cumulative demand moves to the calibrated levels.
-Where demand is regular (smooth and erratic classes), each week's values are first re-read at the
-levels their own held-out PITs call for (:func:`recalibrate_paths`, ranks kept, so the dependence
-between weeks stays); on intermittent and lumpy demand that weekly map mostly moves the atom at
-zero and scored worse over the lead time (bench/forecast_manufacturer.py), so there weekly
-marginals follow from the re-drawn paths alone.
+Weekly marginals follow from the paths; re-reading each week's values on its own (a weekly map)
+or a common level shock on every path scores worse over the lead time on intermittent data
+(bench/forecast_manufacturer.py).
 """
 
 from __future__ import annotations
@@ -42,25 +40,6 @@ def path_pit(paths: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.n
     at_or_below = (paths <= y[:, None, :]).mean(axis=1)
     u = below + rng.random(y.shape) * (at_or_below - below)
     return np.where(np.isnan(y), np.nan, u)
-
-
-def recalibrate_paths(paths: np.ndarray, levels: np.ndarray, mapped: np.ndarray) -> np.ndarray:
-    """``paths[S, N, H]`` with each SKU-week's values re-read at the mapped levels: the value at
-    plotting position ``u`` becomes the empirical quantile at ``g(u)`` (``g``: ``levels`` ->
-    ``mapped``, linear between them). Ranks are kept, so the dependence between weeks stays."""
-    n = paths.shape[1]
-    order = np.argsort(paths, axis=1, kind="stable")
-    ordered = np.take_along_axis(paths, order, axis=1)
-    u = (np.arange(n) + 0.5) / n
-    g = np.interp(u, np.concatenate([[0.0], levels, [1.0]]), np.concatenate([[0.0], mapped, [1.0]]))
-    pos = np.clip(g * n - 0.5, 0.0, n - 1.0)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, n - 1)
-    w = (pos - lo)[None, :, None]
-    moved = ordered[:, lo, :] * (1.0 - w) + ordered[:, hi, :] * w
-    out = np.empty_like(paths)
-    np.put_along_axis(out, order, moved.astype(paths.dtype), axis=1)
-    return out
 
 
 def cumulative_pits(

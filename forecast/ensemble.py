@@ -13,12 +13,10 @@
    miss of the cumulative 80 % and 90 % intervals' coverage (quantile models' copula paths can
    be far too narrow over a lead time on intermittent demand: a few large orders hide that from
    the pinball loss on one window);
-3. the mixture is recalibrated per class (:mod:`forecast.calibration`): in the regular classes
-   (``WEEKLY_CLASSES``) each week's values are first re-read at the levels the held-out weekly
-   PITs call for (ranks kept); then, in every class, the randomised PITs of the held-out
-   cumulative demand (over the same horizons) give a level map ``g``, and each SKU's paths are
-   re-drawn whole by the rank of their total over the first ``RANK_WEEKS`` weeks (the path at
-   ``u`` replaced by the one at ``g(u)``);
+3. the mixture is recalibrated per class (:mod:`forecast.calibration`): the randomised PITs of
+   the held-out cumulative demand (over the same horizons) give a level map ``g``, and each
+   SKU's paths are re-drawn whole by the rank of their total over the first ``RANK_WEEKS``
+   weeks (the path at ``u`` replaced by the one at ``g(u)``);
 4. members move their origin to the end of the history (``update``; ``refit=True`` retrains).
 
 A forecast takes, for each SKU, ``w_m N`` of the ``N`` paths from member ``m`` (largest
@@ -44,14 +42,7 @@ import pandas as pd
 from pydantic import Field
 
 from forecast.base import Forecast, Forecaster
-from forecast.calibration import (
-    cumulative_miscalibration,
-    cumulative_pits,
-    level_map,
-    path_pit,
-    recalibrate_paths,
-    resample_paths,
-)
+from forecast.calibration import cumulative_miscalibration, cumulative_pits, level_map, resample_paths
 from forecast.params import Bool, Float, Horizon, Int, Levels, NPaths, Seed
 from forecast.quantile_model import DEFAULT_LEVELS
 from forecast.registry import QUANTILE_MODELS, forecaster_class, model_parameters
@@ -66,7 +57,6 @@ CUMULATIVE_WEEKS = (4, 8, 13, 17, 26)  # validation horizons of cumulative deman
 VALIDATION_LEVELS = np.round(np.arange(0.05, 0.96, 0.05), 2)
 CALIBRATION_LEVELS = np.round(np.arange(0.01, 1.0, 0.01), 2)
 RANK_WEEKS = 13  # paths are re-drawn by the rank of their total over this many weeks
-WEEKLY_CLASSES = ("smooth", "erratic")  # classes whose weekly values are recalibrated too
 Member = Literal["lightgbm", "lstm", "tweedie", "bootstrap", "baseline", "croston"]
 
 
@@ -193,7 +183,6 @@ class EnsembleForecaster(Forecaster):
         even = np.full(len(self.members), 1.0 / len(self.members))
         self.weights_ = {c: even.copy() for c in DEMAND_CLASSES}
         self.level_maps_ = {c: CALIBRATION_LEVELS.copy() for c in DEMAND_CLASSES}
-        self.weekly_maps_ = {c: CALIBRATION_LEVELS.copy() for c in DEMAND_CLASSES}
         if n_val == 0:
             log.warning(
                 "ensemble: under %d weeks of history, no held-out weeks: even weights, no recalibration",
@@ -219,9 +208,9 @@ class EnsembleForecaster(Forecaster):
         return map_tasks(_fit_member, members, shared=(history, context))
 
     def _learn(self, history: pd.DataFrame, val_weeks: pd.DatetimeIndex, context: dict[str, Any]) -> None:
-        """Mixture weights, the weekly map (regular classes) and the cumulative level map per demand
-        class, from the held-out weeks seen from ``VALIDATION_ORIGINS`` origins (the members trained
-        once, before the first; moved to each later origin with ``update``)."""
+        """Mixture weights and the cumulative level map per demand class, from the held-out weeks seen
+        from ``VALIDATION_ORIGINS`` origins (the members trained once, before the first; moved to
+        each later origin with ``update``)."""
         windows = []
         for a in sorted({round(i * len(val_weeks) / VALIDATION_ORIGINS) for i in range(VALIDATION_ORIGINS)}):
             before = history[history["week"] < val_weeks[a]]
@@ -250,14 +239,12 @@ class EnsembleForecaster(Forecaster):
                     for w in grid
                 ]
                 self.weights_[c] = grid[int(np.argmin(losses))]
-            mixed = [(mix_paths(p, self.weights_[c]), y) for _, p, y in parts]
-            if c in WEEKLY_CLASSES:
-                pits = np.concatenate([path_pit(m, y, rng).ravel() for m, y in mixed])
-                self.weekly_maps_[c] = level_map(pits[~np.isnan(pits)], CALIBRATION_LEVELS)
-                mixed = [
-                    (recalibrate_paths(m, CALIBRATION_LEVELS, self.weekly_maps_[c]), y) for m, y in mixed
+            pits = np.concatenate(
+                [
+                    cumulative_pits(mix_paths(p, self.weights_[c]), y, CUMULATIVE_WEEKS, rng)
+                    for _, p, y in parts
                 ]
-            pits = np.concatenate([cumulative_pits(m, y, CUMULATIVE_WEEKS, rng) for m, y in mixed])
+            )
             self.level_maps_[c] = level_map(pits[~np.isnan(pits)], CALIBRATION_LEVELS)
             log.info(
                 "ensemble %s: %d SKUs, weights %s, cumulative levels 0.1/0.5/0.9 -> %s",
@@ -293,8 +280,6 @@ class EnsembleForecaster(Forecaster):
             if not rows.any():
                 continue
             mixed = mix_paths([p.paths[rows] for p in parts], self.weights_[c])
-            if c in WEEKLY_CLASSES:
-                mixed = recalibrate_paths(mixed, CALIBRATION_LEVELS, self.weekly_maps_[c])
             paths[rows] = resample_paths(mixed, CALIBRATION_LEVELS, self.level_maps_[c], RANK_WEEKS)
         return Forecast.from_paths(skus, weeks, levels, paths, self.name).with_classes(klass)
 

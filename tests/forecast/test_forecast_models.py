@@ -13,7 +13,6 @@ from forecast.calibration import (
     cumulative_pits,
     level_map,
     path_pit,
-    recalibrate_paths,
     resample_paths,
 )
 from forecast.ensemble import EnsembleForecaster
@@ -165,25 +164,6 @@ def test_cumulative_miscalibration_is_small_for_calibrated_paths_only() -> None:
     narrow = np.full((300, 400, 8), 5.0)
     assert cumulative_miscalibration(calibrated, y, (4, 8)) < 0.002
     assert cumulative_miscalibration(narrow, y, (4, 8)) > 0.5
-
-
-def test_recalibration_fixes_overconfident_paths_and_keeps_their_ranks() -> None:
-    """Paths say N(100, 1) each week; the truth is N(100, 2): the level map widens every week's values
-    to cover 80 % again, and each path keeps its rank in every week."""
-    rng = np.random.default_rng(0)
-    paths = 100 + rng.standard_normal((1, 4000, 3))
-    y = 100 + 2 * rng.standard_normal((1, 3))
-    levels = np.round(np.arange(0.01, 1.0, 0.01), 2)
-    actuals = 100 + 2 * rng.standard_normal((4000, 3))
-    u = np.concatenate([path_pit(paths, a[None, :], rng).ravel() for a in actuals[:400]])
-    mapped = level_map(u, levels)
-    assert np.interp(0.1, levels, mapped) < 0.05 and np.interp(0.9, levels, mapped) > 0.95
-    wide = recalibrate_paths(paths, levels, mapped)
-    lo, hi = np.quantile(wide[0], [0.1, 0.9], axis=0)
-    cover = ((actuals >= lo) & (actuals <= hi)).mean()
-    assert 0.75 < cover < 0.85 and y.shape == (1, 3)
-    order = np.argsort(paths[0], axis=0)  # ranks kept: in the original order, values never decrease
-    assert (np.diff(np.take_along_axis(wide[0], order, axis=0), axis=0) >= 0).all()
 
 
 def test_randomised_pit_spreads_ties_at_zero() -> None:
