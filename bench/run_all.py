@@ -38,9 +38,8 @@ def _git(*args: str) -> str:
 
 def _commit() -> str:
     head = _git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + (
-        " (with uncommitted changes)" if _git("status", "--porcelain", "--untracked-files=no") else ""
-    )
+    changed = _git("status", "--porcelain", "--untracked-files=no", "--", ".", f":!{PAGE.relative_to(ROOT)}")
+    return head + (" (with uncommitted changes)" if changed else "")
 
 
 def _machine() -> str:
