@@ -17,6 +17,8 @@ or a common level shock on every path scores worse over the lead time on intermi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 SHRINK = 50.0
@@ -42,18 +44,28 @@ def path_pit(paths: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.n
     return np.where(np.isnan(y), np.nan, u)
 
 
-def cumulative_pits(
-    paths: np.ndarray, y: np.ndarray, horizons: tuple[int, ...], rng: np.random.Generator
-) -> np.ndarray:
-    """Randomised PITs of cumulative demand from the origin over each of ``horizons`` weeks (within
-    ``y``'s columns) under ``paths[S, N, H]``; SKUs with a censored week in the span are left out."""
-    out = [np.empty(0)]
+def cumulative_sums(
+    paths: np.ndarray, y: np.ndarray, horizons: tuple[int, ...]
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Per horizon ``h`` of ``horizons`` (within ``y``'s columns): the paths' totals ``[S', N]`` and the
+    actual totals ``[S']`` of demand over the first ``h`` weeks, for the SKUs without a censored
+    (NaN) week in them."""
     for h in (h for h in horizons if h <= y.shape[1]):
         rows = np.isfinite(y[:, :h]).all(axis=1)
         if rows.any():
-            totals = paths[rows, :, :h].sum(axis=2, dtype=np.float64)[:, :, None]
-            out.append(path_pit(totals, y[rows, :h].sum(axis=1)[:, None], rng).ravel())
-    return np.concatenate(out)
+            yield paths[rows, :, :h].sum(axis=2, dtype=np.float64), y[rows, :h].sum(axis=1)
+
+
+def cumulative_pits(
+    paths: np.ndarray, y: np.ndarray, horizons: tuple[int, ...], rng: np.random.Generator
+) -> np.ndarray:
+    """Randomised PITs of cumulative demand from the origin over each of ``horizons`` weeks
+    (:func:`cumulative_sums`) under ``paths[S, N, H]``."""
+    pits = [
+        path_pit(totals[:, :, None], actual[:, None], rng).ravel()
+        for totals, actual in cumulative_sums(paths, y, horizons)
+    ]
+    return np.concatenate([np.empty(0), *pits])
 
 
 def resample_paths(paths: np.ndarray, levels: np.ndarray, mapped: np.ndarray, weeks: int) -> np.ndarray:
@@ -76,17 +88,11 @@ def resample_paths(paths: np.ndarray, levels: np.ndarray, mapped: np.ndarray, we
 
 def cumulative_miscalibration(paths: np.ndarray, y: np.ndarray, horizons: tuple[int, ...]) -> float:
     """Squared distance of the expected coverage of cumulative demand (80 % and 90 % central
-    intervals, ties split) from nominal, summed over ``horizons`` (weeks from the origin, within
-    ``y``'s columns); SKUs with a censored week in the span are left out."""
+    intervals, ties split) from nominal, summed over ``horizons`` (:func:`cumulative_sums`)."""
     from forecast.metrics import expected_coverage
 
     total = 0.0
-    for h in (h for h in horizons if h <= y.shape[1]):
-        rows = np.isfinite(y[:, :h]).all(axis=1)
-        if not rows.any():
-            continue
-        actual = y[rows, :h].sum(axis=1)
-        cum = paths[rows, :, :h].sum(axis=2)
+    for cum, actual in cumulative_sums(paths, y, horizons):
         below = (cum < actual[:, None]).mean(axis=1)
         at = (cum <= actual[:, None]).mean(axis=1)
         for lo, hi in ((0.1, 0.9), (0.05, 0.95)):

@@ -224,8 +224,8 @@ class EnsembleForecaster(Forecaster):
         rng = np.random.default_rng(self.seed)
         for c in DEMAND_CLASSES:
             parts = [
-                ([s for s, r in zip(skus, k == c, strict=True) if r], [p[k == c] for p in paths], y[k == c])
-                for skus, paths, y, k in windows
+                ([p[k == c] for p in paths], y[k == c])
+                for _, paths, y, k in windows
                 if (k == c).any() and np.nansum(y[k == c]) > 0
             ]
             if not parts:
@@ -234,22 +234,19 @@ class EnsembleForecaster(Forecaster):
                 losses = [
                     sum(
                         validation_loss(mixed, y) + cumulative_miscalibration(mixed, y, CUMULATIVE_WEEKS)
-                        for mixed, y in ((mix_paths(p, w), y) for _, p, y in parts)
+                        for mixed, y in ((mix_paths(p, w), y) for p, y in parts)
                     )
                     for w in grid
                 ]
                 self.weights_[c] = grid[int(np.argmin(losses))]
             pits = np.concatenate(
-                [
-                    cumulative_pits(mix_paths(p, self.weights_[c]), y, CUMULATIVE_WEEKS, rng)
-                    for _, p, y in parts
-                ]
+                [cumulative_pits(mix_paths(p, self.weights_[c]), y, CUMULATIVE_WEEKS, rng) for p, y in parts]
             )
             self.level_maps_[c] = level_map(pits[~np.isnan(pits)], CALIBRATION_LEVELS)
             log.info(
                 "ensemble %s: %d SKUs, weights %s, cumulative levels 0.1/0.5/0.9 -> %s",
                 c,
-                len(parts[0][0]),
+                len(parts[0][1]),
                 dict(zip(self.members, np.round(self.weights_[c], 2).tolist(), strict=True)),
                 np.round(np.interp([0.1, 0.5, 0.9], CALIBRATION_LEVELS, self.level_maps_[c]), 3).tolist(),
             )
