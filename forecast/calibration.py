@@ -10,9 +10,13 @@ the held-out PITs, shrunk towards the identity with weight ``n / (n + SHRINK)`` 
 A forecast is recalibrated by re-drawing whole paths by the rank of their total: the path at
 plotting position ``u`` is replaced by the one at ``g(u)``. Paths stay real paths (their zeros,
 runs and gaps), quantiles never cross, and cumulative demand moves to the calibrated levels.
-Weekly marginals follow from the paths; re-reading each week's values on its own (a weekly map)
-or a common level shock on every path scores worse over the lead time on intermittent data
-(bench/forecast_manufacturer.py).
+Re-reading each week's path values on their own (a weekly map) or a common level shock on every
+path scores worse over the lead time on intermittent data (bench/forecast_manufacturer.py), so the
+paths are left to the cumulative map. The weekly quantiles a forecast reports are calibrated on
+their own: a second level map from the PITs of held-out weekly demand picks, for each reported
+level, the level of the (un-resampled) mixture's weekly values that covers it
+(:func:`mapped_quantiles`). Weekly quantiles then cover what they claim, week by week, while the
+paths and cumulative quantiles (what the optimiser uses) cover cumulative demand.
 """
 
 from __future__ import annotations
@@ -84,6 +88,16 @@ def resample_paths(paths: np.ndarray, levels: np.ndarray, mapped: np.ndarray, we
     out = np.empty_like(paths)
     np.put_along_axis(out, order[:, :, None], ordered[:, drawn, :], axis=1)
     return out
+
+
+def mapped_quantiles(
+    paths: np.ndarray, levels: np.ndarray, map_levels: np.ndarray, mapped: np.ndarray
+) -> np.ndarray:
+    """Weekly quantiles ``[S, H, Q]`` of ``paths[S, N, H]`` read at the recalibrated levels
+    ``g(levels)`` (``g``: ``map_levels`` -> ``mapped``, linear between them), non-decreasing in the
+    level."""
+    at = np.interp(np.asarray(levels, dtype=float), map_levels, mapped)
+    return np.moveaxis(np.quantile(paths, at, axis=1), 0, -1)
 
 
 def cumulative_miscalibration(paths: np.ndarray, y: np.ndarray, horizons: tuple[int, ...]) -> float:

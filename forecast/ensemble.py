@@ -16,7 +16,9 @@
 3. the mixture is recalibrated per class (:mod:`forecast.calibration`): the randomised PITs of
    the held-out cumulative demand (over the same horizons) give a level map ``g``, and each
    SKU's paths are re-drawn whole by the rank of their total over the first ``RANK_WEEKS``
-   weeks (the path at ``u`` replaced by the one at ``g(u)``);
+   weeks (the path at ``u`` replaced by the one at ``g(u)``); the weekly quantiles it reports
+   come from a second, weekly level map (the PITs of held-out weekly demand under the mixture),
+   so they cover weekly demand while the paths cover cumulative demand;
 4. members move their origin to the end of the history (``update``; ``refit=True`` retrains).
 
 A forecast takes, for each SKU, ``w_m N`` of the ``N`` paths from member ``m`` (largest
@@ -41,8 +43,15 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from forecast.base import Forecast, Forecaster
-from forecast.calibration import cumulative_miscalibration, cumulative_pits, level_map, resample_paths
+from forecast.base import Forecast, Forecaster, sku_blocks
+from forecast.calibration import (
+    cumulative_miscalibration,
+    cumulative_pits,
+    level_map,
+    mapped_quantiles,
+    path_pit,
+    resample_paths,
+)
 from forecast.params import Bool, Float, Horizon, Int, Levels, NPaths, Seed
 from forecast.quantile_model import DEFAULT_LEVELS
 from forecast.registry import QUANTILE_MODELS, forecaster_class, model_parameters
@@ -183,6 +192,7 @@ class EnsembleForecaster(Forecaster):
         even = np.full(len(self.members), 1.0 / len(self.members))
         self.weights_ = {c: even.copy() for c in DEMAND_CLASSES}
         self.level_maps_ = {c: CALIBRATION_LEVELS.copy() for c in DEMAND_CLASSES}
+        self.weekly_maps_ = {c: CALIBRATION_LEVELS.copy() for c in DEMAND_CLASSES}
         if n_val == 0:
             log.warning(
                 "ensemble: under %d weeks of history, no held-out weeks: even weights, no recalibration",
@@ -239,16 +249,20 @@ class EnsembleForecaster(Forecaster):
                     for w in grid
                 ]
                 self.weights_[c] = grid[int(np.argmin(losses))]
-            pits = np.concatenate(
-                [cumulative_pits(mix_paths(p, self.weights_[c]), y, CUMULATIVE_WEEKS, rng) for p, y in parts]
-            )
+            mixed = [(mix_paths(p, self.weights_[c]), y) for p, y in parts]
+            pits = np.concatenate([cumulative_pits(m, y, CUMULATIVE_WEEKS, rng) for m, y in mixed])
             self.level_maps_[c] = level_map(pits[~np.isnan(pits)], CALIBRATION_LEVELS)
+            weekly = np.concatenate([path_pit(m, y, rng).ravel() for m, y in mixed])
+            self.weekly_maps_[c] = level_map(weekly[~np.isnan(weekly)], CALIBRATION_LEVELS)
             log.info(
-                "ensemble %s: %d SKUs, weights %s, cumulative levels 0.1/0.5/0.9 -> %s",
+                "ensemble %s: %d SKUs, weights %s, levels 0.1/0.5/0.9 -> cumulative %s, weekly %s",
                 c,
                 len(parts[0][1]),
                 dict(zip(self.members, np.round(self.weights_[c], 2).tolist(), strict=True)),
-                np.round(np.interp([0.1, 0.5, 0.9], CALIBRATION_LEVELS, self.level_maps_[c]), 3).tolist(),
+                *(
+                    np.round(np.interp([0.1, 0.5, 0.9], CALIBRATION_LEVELS, g[c]), 3).tolist()
+                    for g in (self.level_maps_, self.weekly_maps_)
+                ),
             )
 
     def update(
@@ -266,19 +280,23 @@ class EnsembleForecaster(Forecaster):
         return self
 
     def predict(self, skus: Sequence[str], weeks: pd.DatetimeIndex, levels: Sequence[float]) -> Forecast:
-        """Each SKU's paths mixed from the members by its class's weights, then recalibrated."""
+        """Each SKU's paths mixed from the members by its class's weights, then recalibrated: paths by
+        the cumulative map, the weekly quantiles by the weekly map."""
         self._check_fitted()
         skus = list(skus)
         parts = [m.predict(skus, weeks, levels) for m in self.models_]
         klass = self.classes_.reindex(skus).fillna("new").to_numpy()
         paths = np.zeros((len(skus), self.n_paths, len(weeks)), dtype=np.float32)
+        quantiles = np.zeros((len(skus), len(weeks), len(levels)))
         for c in DEMAND_CLASSES:
-            rows = klass == c
-            if not rows.any():
-                continue
-            mixed = mix_paths([p.paths[rows] for p in parts], self.weights_[c])
-            paths[rows] = resample_paths(mixed, CALIBRATION_LEVELS, self.level_maps_[c], RANK_WEEKS)
-        return Forecast.from_paths(skus, weeks, levels, paths, self.name).with_classes(klass)
+            rows = np.flatnonzero(klass == c)
+            for block in sku_blocks(len(rows), self.n_paths * len(weeks)):
+                at = rows[block]
+                mixed = mix_paths([p.paths[at] for p in parts], self.weights_[c])
+                quantiles[at] = mapped_quantiles(mixed, levels, CALIBRATION_LEVELS, self.weekly_maps_[c])
+                paths[at] = resample_paths(mixed, CALIBRATION_LEVELS, self.level_maps_[c], RANK_WEEKS)
+        forecast = Forecast.from_paths(skus, weeks, levels, paths, self.name, quantiles=quantiles)
+        return forecast.with_classes(klass)
 
     def save_state(self, directory: Any) -> None:
         """Members save into sub-folders ``member_<k>``; the ensemble's own state beside them."""

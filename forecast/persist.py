@@ -22,7 +22,7 @@ import pandas as pd
 from forecast.base import Forecaster
 
 MANIFEST = "manifest.json"
-FORMAT = 3  # 1: state.pkl (a pickle can run code); 2: the ensemble recalibrated weekly values
+FORMAT = 4  # 1: pickle; 2: weekly-recalibrated paths; 3: no weekly quantile map
 LIBRARIES = ("numpy", "pandas", "lightgbm", "tensorflow-cpu", "tensorflow", "keras", "scipy")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill", ".pt", ".pth")
 

@@ -12,6 +12,7 @@ from forecast.calibration import (
     cumulative_miscalibration,
     cumulative_pits,
     level_map,
+    mapped_quantiles,
     path_pit,
     resample_paths,
 )
@@ -148,6 +149,21 @@ def test_recalibration_fixes_overconfident_cumulative_demand_with_whole_paths() 
     original = {tuple(p) for p in paths[0]}
     assert all(tuple(p) in original for p in wide[0])
     np.testing.assert_array_equal(resample_paths(paths, levels, levels, weeks=4), paths)
+
+
+def test_weekly_map_widens_narrow_weekly_quantiles_to_their_nominal_coverage() -> None:
+    """Paths say N(10, 1) each week; the truth is N(10, 2): the held-out weekly PITs give a map
+    under which the reported 10 % and 90 % quantiles are the truth's (10 -/+ 2.56), while
+    identity maps read the paths' own quantiles."""
+    rng = np.random.default_rng(4)
+    paths = 10 + rng.standard_normal((3, 8000, 5))
+    levels = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    u = np.concatenate([path_pit(paths, 10 + 2 * rng.standard_normal((3, 5)), rng) for _ in range(300)])
+    q = mapped_quantiles(paths, [0.1, 0.5, 0.9], levels, level_map(u.ravel(), levels))
+    assert q.shape == (3, 5, 3)
+    np.testing.assert_allclose(q.mean(axis=(0, 1)), [10 - 2.56, 10, 10 + 2.56], atol=0.25)
+    own = mapped_quantiles(paths, [0.1, 0.9], levels, levels)
+    np.testing.assert_allclose(own, np.moveaxis(np.quantile(paths, [0.1, 0.9], axis=1), 0, -1))
 
 
 def test_cumulative_pits_leave_out_censored_spans() -> None:
