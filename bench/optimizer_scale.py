@@ -11,7 +11,9 @@ size x seed x storage binding x minimum order values (with / without):
 - **storage** is one capacity for all weeks, the ``1 - b`` quantile over the weeks of the stock
   of the plan that ignores storage, so that plan overflows in about a share ``b`` of the weeks
   (``--binding 0.2,0.6``); raised to the least stock that meets every service target where
-  that is higher (the instance stays feasible);
+  that is higher (the instance stays feasible). Both plans have their purchase orders raised to
+  the suppliers' minimum values (where the instance keeps them), so a plan meeting every target
+  and every minimum order value fits;
 - without minimum order values: the suppliers' ``min_order_value`` set to 0.
 
 Each instance and method runs in a fresh process (peak memory = that process's maximum RSS).
@@ -84,6 +86,7 @@ def make_instance(spec: Spec):
     from planner.optimizer.lotsizing import solve_lot_sizing
     from planner.optimizer.model.params import model_params
     from planner.optimizer.model.pricing import Prices
+    from planner.optimizer.repair import raise_short_orders
     from planner.optimizer.schedules import least_stock_plan, lot_sizing_instance, order_weeks
     from planner.run.forecasting import make_forecast
     from planner.run.planning import planning_data
@@ -107,9 +110,16 @@ def make_instance(spec: Spec):
     prep = prepare(scenario)
     data = planning_data(prep, make_forecast(prep))
     prm = model_params(data)
+    assert data.capacity is None and data.budget is None
+
+    def volume(plan: np.ndarray) -> np.ndarray:
+        """Storage use of ``plan`` with its purchase orders below the minimum values raised (storage and
+        budget do not limit the raise here)."""
+        return storage_volume(data, arrivals(data, raise_short_orders(data, prm, plan)))
+
     packs, _ = solve_lot_sizing(lot_sizing_instance(data, prm, Prices.zero(data)))
-    free = storage_volume(data, arrivals(data, order_weeks(data, packs)))
-    least = storage_volume(data, arrivals(data, least_stock_plan(data, prm)))
+    free = volume(order_weeks(data, packs))
+    least = volume(least_stock_plan(data, prm))
     floor = np.maximum(storage_volume(data, data.open_arrivals), least)
     capacity = np.maximum(floor, np.quantile(free, 1.0 - spec.binding))
     return dataclasses.replace(data, capacity=capacity), float((free > capacity + 1e-9).mean())
