@@ -129,7 +129,7 @@ def run_one(spec: Spec, method: str, time_limit: float, queue: mp.Queue) -> None
     """Build and solve one instance with one method; put a row of figures on ``queue``."""
     from planner.core.accounting import arrivals, storage_volume
     from planner.optimizer.model import build_model, model_params, orders_from_model
-    from planner.optimizer.plan import OptimizerSettings, _gaps, model_objective, plan_optimizer
+    from planner.optimizer.plan import OptimizerSettings, gaps, model_objective, plan_optimizer
     from planner.optimizer.solve import solve
 
     data, overflow_share = make_instance(spec)
@@ -159,7 +159,7 @@ def run_one(spec: Spec, method: str, time_limit: float, queue: mp.Queue) -> None
     else:
         row["objective"] = None
     if row["objective"] is not None and row["bound"] is not None:
-        row["gap"], row["decision_gap"] = _gaps(row["objective"], row["bound"], prm.purchase_floor)
+        row["gap"], row["decision_gap"] = gaps(row["objective"], row["bound"], prm.purchase_floor)
     row["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put(row)
 

@@ -185,7 +185,7 @@ def plan_optimizer(data: PlanningData, settings: OptimizerSettings | None = None
     return _solve_decomposed(data, prm, settings)
 
 
-def _gaps(objective: float, bound: float, floor: float) -> tuple[float, float]:
+def gaps(objective: float, bound: float, floor: float) -> tuple[float, float]:
     """(gap on the objective, gap on the costs above the purchase floor)."""
     total = max(0.0, objective - bound) / max(abs(objective), 1e-9)
     decision = max(0.0, objective - bound) / max(objective - floor, 1e-9)
@@ -215,7 +215,7 @@ def _solve_monolithic(data: PlanningData, prm: ModelParams, settings: OptimizerS
     orders = orders_from_model(model, data)
     objective = model_objective(data, prm, orders)
     bound = res.bound if res.bound is not None else -np.inf
-    _, decision_gap = _gaps(objective, bound, prm.purchase_floor)
+    _, decision_gap = gaps(objective, bound, prm.purchase_floor)
     status = PlanStatus.OPTIMAL if decision_gap <= settings.mip_gap else PlanStatus.FEASIBLE
     return PolicyResult(
         "optimizer",
@@ -263,7 +263,7 @@ def _solve_decomposed(data: PlanningData, prm: ModelParams, settings: OptimizerS
     _trade(data, prm, pool, best, clock, FINAL_TRADE_SHARE)
     _merge(data, prm, pool, best, clock, MERGE_SHARE)
     marks.append(time.perf_counter())
-    total_gap, decision_gap = _gaps(best.ub, best.lb, prm.purchase_floor)
+    total_gap, decision_gap = gaps(best.ub, best.lb, prm.purchase_floor)
     status = PlanStatus.OPTIMAL if decision_gap <= settings.mip_gap else PlanStatus.FEASIBLE
     phases = ("lagrangian", "column_generation", "sequential", "storage_trades", "master")
     timings = {name: b - a for name, a, b in zip(phases, marks[:-1], marks[1:], strict=True)}
@@ -362,7 +362,7 @@ def _start_prices(data: PlanningData) -> Prices:
     return dataclasses.replace(Prices.zero(data), pi=pi)
 
 
-def _shortfall_storage_prices(data: PlanningData, prm: ModelParams, receipts: np.ndarray) -> np.ndarray:
+def shortfall_storage_prices(data: PlanningData, prm: ModelParams, receipts: np.ndarray) -> np.ndarray:
     """Storage prices lambda_t [currency/m3] at which falling short of targets pays for the overflow.
 
     ``receipts[s,t]``: cumulative planned receipts (units) of a plan meeting every target with the
@@ -393,7 +393,7 @@ def _price_storage(
 ) -> None:
     """Start the bound from shortfall-priced storage where least-stock plans overflow it.
 
-    Candidates: storage prices (:func:`_shortfall_storage_prices`) from the continuous least-stock
+    Candidates: storage prices (:func:`shortfall_storage_prices`) from the continuous least-stock
     plan (receipts = requirement) and from the whole-pack one. A candidate that bounds better than
     the start prices becomes the subgradient's start (its columns join the pool); otherwise, and
     without overflow, nothing changes.
@@ -401,7 +401,7 @@ def _price_storage(
     packs_plan = np.cumsum(shift_by_lead_time(least_stock, data.lead_time), axis=1)
     start = best.prices
     candidates = [
-        _shortfall_storage_prices(data, prm, receipts) for receipts in (prm.requirement, packs_plan)
+        shortfall_storage_prices(data, prm, receipts) for receipts in (prm.requirement, packs_plan)
     ]
     candidates = [lam for lam in candidates if lam.any()]
     if not candidates:
@@ -467,7 +467,7 @@ def _subgradient(
                 share, stall = share / 2, 0
         if not weekly_limit_violations(data, rel.orders):
             best.offer(model_objective(data, prm, rel.orders), rel.orders)
-        _, gap = _gaps(best.ub, best.lb, prm.purchase_floor)
+        _, gap = gaps(best.ub, best.lb, prm.purchase_floor)
         log.debug("subgradient %d: LB %.2f UB %.2f gap %.4f", it, rel.lb, best.ub, gap)
         if gap <= settings.mip_gap / 2 or clock.past(SUBGRADIENT_SHARE, Phase.SUBGRADIENT):
             return it + 1

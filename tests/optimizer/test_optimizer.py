@@ -20,9 +20,10 @@ from planner.optimizer.cycles import cycle_plan, fit_storage
 from planner.optimizer.model import build_model, model_params, orders_from_model
 from planner.optimizer.plan import (
     OptimizerSettings,
-    _shortfall_storage_prices,
+    gaps,
     model_objective,
     plan_optimizer,
+    shortfall_storage_prices,
 )
 from planner.optimizer.repair import (
     TOL,
@@ -36,6 +37,11 @@ from planner.optimizer.schedules import least_stock_plan, without_short_orders
 from planner.optimizer.solve import SolveStatus, solve
 
 DECOMPOSE = OptimizerSettings(strategy="decomposition", iterations=80, time_limit_s=60, mip_gap=1e-6)
+
+
+def test_gaps_are_on_the_objective_and_on_the_costs_above_the_purchase_floor() -> None:
+    assert gaps(110.0, 100.0, 60.0) == pytest.approx((10 / 110, 10 / 50))
+    assert gaps(100.0, 101.0, 60.0) == (0.0, 0.0)  # a bound above the plan (within tolerances) is no gap
 
 
 def sound(data, orders) -> list[str]:
@@ -555,7 +561,7 @@ def test_storage_below_the_targets_prices_shortfall_into_the_bound() -> None:
         [[10] * 4, [10] * 4], unit_volume=[1.0, 2.0], unit_cost=1.0, shortage_cost=5.0, capacity=25.0
     )
     prm = model_params(data)
-    np.testing.assert_allclose(_shortfall_storage_prices(data, prm, prm.requirement), 300.0)
+    np.testing.assert_allclose(shortfall_storage_prices(data, prm, prm.requirement), 300.0)
     exact = solve(build_model(data), mip_gap=1e-9, time_limit_s=60)
     assert exact.status == SolveStatus.OPTIMAL
     assert exact.objective == pytest.approx(80 + 4 * 1800 + 15.8)
