@@ -212,8 +212,9 @@ def design(
         with np.errstate(invalid="ignore", divide="ignore"):
             cols[f"{name}_season"] = _take(profile, s, ly + 1, t) / _take(profile, s, t - 51, t)
         cols[f"{name}_now"] = profile[s, t]
-    cols["category"] = panel.category[s].astype(float)
-    cols["supplier"] = panel.supplier[s].astype(float)
+    for name in CATEGORICAL:  # unknown (-1) as missing: LightGBM's categories are non-negative codes
+        codes = getattr(panel, name)[s]
+        cols[name] = np.where(codes >= 0, codes, np.nan)
     return pd.DataFrame(cols)
 
 
