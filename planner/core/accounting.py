@@ -74,15 +74,37 @@ def cumulative_supply(data: PlanningData, receipts: np.ndarray) -> np.ndarray:
     return data.on_hand[:, None] + np.cumsum(receipts, axis=1)
 
 
-def cautious_stock(data: PlanningData, receipts: np.ndarray) -> np.ndarray:
-    """Stock after receipts on the storage basis ``[S, H]``.
+def cautious_base(data: PlanningData) -> np.ndarray:
+    """Stock after receipts on the storage basis without new orders ``[S, H]`` (before ``max(0, .)``).
 
-    on_hand_cautious[s,t] = max(0, I0_s + sum_{u<=t} A[s,u] - Q_{D[s,1..t-1]}(q)), with q the
-    scenario's (low) storage quantile: the stock to shelve if sales are slow.
+    With ``B[s,t] = I0_s + sum_{u<=t} O[s,u]`` and ``D_q[s,t] = Q_{D[s,1..t]}(q)`` (q the scenario's
+    low storage quantile: sales are slow):
+
+        cb[s,t] = B[s,t] - D_q[s,t-1] + lost[s,t-1],
+        lost[s,j] = max(0, max_{i <= min(j, L_s - 1)} (D_q[s,i] - B[s,i]))
+
+    ``lost`` is the slow demand that stock on hand and open orders cannot serve before the first
+    possible arrival: under lost sales it is gone and does not use up later receipts (the Lindley
+    recursion ``s_t = A_t + max(0, s_{t-1} - d_{t-1})``). From week ``L_s`` on, a plan that meets
+    its service target (a quantile above ``q``) loses nothing more in that scenario, so
+    ``max(0, cb + planned receipts)`` is its stock.
     """
-    sold_before = np.zeros_like(data.storage_cum)
-    sold_before[:, 1:] = data.storage_cum[:, :-1]
-    return np.maximum(0.0, cumulative_supply(data, receipts) - sold_before)
+    base = cumulative_supply(data, data.open_arrivals)
+    deficit = np.where(
+        np.arange(data.horizon)[None, :] < data.lead_time[:, None], data.storage_cum - base, 0.0
+    )
+    lost = np.maximum.accumulate(np.maximum(deficit, 0.0), axis=1)
+    before = np.zeros_like(base)
+    before[:, 1:] = data.storage_cum[:, :-1] - lost[:, :-1]
+    return base - before
+
+
+def cautious_stock(data: PlanningData, receipts: np.ndarray) -> np.ndarray:
+    """Stock after receipts on the storage basis ``[S, H]``: ``max(0, cb[s,t] + sum_{u<=t} (A[s,u] -
+    O[s,u]))`` with ``cb`` from :func:`cautious_base` and ``A`` all receipts (open orders included):
+    the stock to shelve if sales are slow, under lost sales."""
+    planned = np.cumsum(receipts - data.open_arrivals, axis=1)
+    return np.maximum(0.0, cautious_base(data) + planned)
 
 
 def storage_volume(data: PlanningData, receipts: np.ndarray) -> np.ndarray:

@@ -400,9 +400,7 @@ def _price_storage(
     """
     packs_plan = np.cumsum(shift_by_lead_time(least_stock, data.lead_time), axis=1)
     start = best.prices
-    candidates = [
-        shortfall_storage_prices(data, prm, receipts) for receipts in (prm.requirement, packs_plan)
-    ]
+    candidates = [shortfall_storage_prices(data, prm, receipts) for receipts in (prm.requirement, packs_plan)]
     candidates = [lam for lam in candidates if lam.any()]
     if not candidates:
         return

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.core.accounting import mean_projection
+from planner.core.accounting import cautious_base, mean_projection
 from planner.core.feasibility import check_feasible
 from planner.core.problem import PlanningData
 from planner.core.results import PlanStatus, PolicyResult
@@ -101,9 +101,7 @@ def reorder_plan(
         cap=np.full(h, np.inf) if data.capacity is None else data.capacity.astype(float),
         budget_left=np.full(h, np.inf) if data.budget is None else data.budget.astype(float).copy(),
     )
-    sold_before = np.zeros_like(data.storage_cum)
-    sold_before[:, 1:] = data.storage_cum[:, :-1]
-    state.base = data.on_hand[:, None] + np.cumsum(state.receipts, axis=1) - sold_before
+    state.base = cautious_base(data)
     state.used = data.unit_volume @ np.maximum(0.0, state.base)
     notes: list[str] = []
     scale = np.maximum(data.demand_mean.mean(axis=1), TOL)

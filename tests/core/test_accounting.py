@@ -116,3 +116,13 @@ def test_storage_volume_on_the_cautious_basis() -> None:
     # the mean basis would differ: S0 mean demand 3, 4, 3 -> mean stock after receipts 10, 10, 6
     start, _ = mean_projection(data, receipts)
     assert not np.allclose(start[0], [10, 10.6, 7.8])
+
+
+def test_slow_sales_lost_before_the_first_arrival_do_not_use_up_receipts() -> None:
+    """I0 = 0, lead time 2, 10 a week for sure: weeks 0 and 1 lose their demand, so the 10 units
+    arriving in week 2 are on the shelf (the backorder arithmetic said 10 - 20 -> 0); with I0 = 15,
+    5 units are lost in week 1 and 10 + 15 - 20 + 5 = 10 units stand there after receipts."""
+    demand = np.full((2, 4), 10.0)
+    data = make_data(demand, on_hand=[0.0, 15.0], lead_time=2, storage_quantile=0.2)
+    receipts = np.array([[0.0, 0, 10, 10], [0, 0, 10, 10]])
+    np.testing.assert_allclose(cautious_stock(data, receipts), [[0, 0, 10, 10], [15, 5, 10, 10]])

@@ -5,7 +5,8 @@ All in units and currency, indexed by SKU ``s`` and week ``t`` (notation of the 
 - ``base[s,t] = I0_s + sum_{u<=t} O[s,u]``: supply without new orders;
 - ``requirement[s,t] = max(0, Q_{D[s,1..t]}(alpha_s) - base[s,t])``: what new orders must have
   delivered by week t to meet the service target;
-- ``cautious_base[s,t] = base[s,t] - Q_{D[s,1..t-1]}(q)``: cautious stock without new orders;
+- ``cautious_base[s,t]``: cautious stock without new orders
+  (:func:`planner.core.accounting.cautious_base`: base less slow sales, lost sales kept out);
 - ``penalty_s`` = ``data.shortfall_penalty`` = factor * (b_s + c_s) per unit-week short of the target
   in weeks t >= L_s (factor > 1, default 100: the target is met wherever storage, budget and
   lead times allow; never cheaper than buying, which the purchase floor below relies on);
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.core.accounting import cautious_base
 from planner.core.problem import PlanningData
 
 
@@ -40,8 +42,6 @@ def model_params(data: PlanningData) -> ModelParams:
     """Compute :class:`ModelParams` (pure)."""
     base = data.on_hand[:, None] + np.cumsum(data.open_arrivals, axis=1)
     requirement = np.maximum(0.0, data.target_cum - base)
-    sold_before = np.zeros_like(data.storage_cum)
-    sold_before[:, 1:] = data.storage_cum[:, :-1]
     weeks = np.arange(data.horizon)[None, :]
     orderable = weeks + data.lead_time[:, None] < data.horizon
     need = data.pack * np.ceil(requirement.max(axis=1) / data.pack - 1e-9)
@@ -54,7 +54,7 @@ def model_params(data: PlanningData) -> ModelParams:
     return ModelParams(
         base=base,
         requirement=requirement,
-        cautious_base=base - sold_before,
+        cautious_base=cautious_base(data),
         penalty=data.shortfall_penalty,
         orderable=orderable,
         max_units=max_units,
