@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.base import Forecast
-from planner.core.problem import PlanningData, min_order_units, service_targets
+from planner.core.problem import PlanningData, min_order_units
 
 START = pd.Timestamp("2024-01-01")  # a Monday
 BASE_LEVELS = (0.05, 0.5, 0.95)
@@ -78,7 +78,6 @@ def make_data(
     names = list(skus) if skus is not None else [f"S{i}" for i in range(s_count)]
     forecast = Forecast.from_paths(names, weeks(h), levels, paths, "test")
     pack_arr = _per(pack, s_count)
-    arrivals = np.zeros((s_count, h)) if open_arrivals is None else np.asarray(open_arrivals, float)
 
     def weekly(v):
         return None if v is None else _per(v, h)
@@ -100,14 +99,9 @@ def make_data(
         on_hand=_per(on_hand, s_count),
         order_cost=_per(order_cost, p_count),
         min_order_value=_per(min_order_value, p_count),
-        open_arrivals=arrivals,
+        open_arrivals=np.zeros((s_count, h)) if open_arrivals is None else np.asarray(open_arrivals, float),
         demand_mean=forecast.mean,
-        target_cum=service_targets(
-            forecast,
-            alpha,
-            _per(on_hand, s_count)[:, None] + np.cumsum(arrivals, axis=1),
-            _per(lead_time, s_count, int),
-        ),
+        target_cum=forecast.cumulative_quantile(alpha),
         storage_cum=forecast.cumulative_quantile(storage_quantile),
         storage_quantile=storage_quantile,
         capacity=weekly(capacity),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecast.base import Forecast, quantile_per_row, sku_blocks
+from forecast.base import Forecast, quantile_per_row
 from planner.core.service import Scope, planning_levels
 
 WEEKS_PER_YEAR = 52.0
@@ -30,8 +30,7 @@ class PlanningData:
     ``service_level`` is each SKU's fill-rate target (the scenario's unless items.csv sets one);
     ``planning_level`` alpha_s the quantile the SKU is planned on to meet it (:mod:`planner.core.service`).
     Per SKU-week ``[S, H]``: ``open_arrivals`` O[s,t], ``demand_mean`` E[D[s,t]],
-    ``target_cum`` Q_{D[s,1..t]}(alpha_s) (from week L_s on, of demand less what is lost before
-    it: :func:`service_targets`), ``storage_cum`` Q_{D[s,1..t]}(storage quantile).
+    ``target_cum`` Q_{D[s,1..t]}(alpha_s), ``storage_cum`` Q_{D[s,1..t]}(storage quantile).
     Per week (length H): ``capacity`` Cap_t and ``budget`` B_t (``None`` = unconstrained).
     ``lead_time_sd`` sigma_L per SKU (its supplier's; :mod:`planner.core.leadtime`): the service target
     is read on demand over the uncertain lead time.
@@ -163,14 +162,7 @@ def build_planning_data(
         min_order_value=sup["min_order_value"].fillna(0.0).to_numpy(dtype=float),
         open_arrivals=open_arrivals,
         demand_mean=forecast.mean,
-        target_cum=service_targets(
-            forecast,
-            level,
-            on_hand_arr[:, None] + np.cumsum(open_arrivals, axis=1),
-            lead_time,
-            lead_sd,
-            from_paths=service_scope is not None,
-        ),
+        target_cum=_targets(forecast, level, lead_sd, lead_time, from_paths=service_scope is not None),
         storage_cum=forecast.cumulative_quantile(storage_quantile),
         storage_quantile=storage_quantile,
         capacity=None if capacity is None else np.asarray(capacity, dtype=float),
@@ -183,47 +175,18 @@ def build_planning_data(
     )
 
 
-def service_targets(
-    forecast: Forecast,
-    level: np.ndarray,
-    base: np.ndarray,
-    lead_time: np.ndarray,
-    lead_sd: np.ndarray | None = None,
-    from_paths: bool = False,
+def _targets(
+    forecast: Forecast, level: np.ndarray, lead_sd: np.ndarray, lead_time: np.ndarray, from_paths: bool
 ) -> np.ndarray:
-    """``target_cum`` ``[S, H]``: what cumulative supply ``base`` + new receipts must cover in week t.
+    """``Q_{D[s,1..t]}(level_s)`` ``[S, H]`` from the stored cumulative quantiles, or from the paths
+    (``from_paths``: levels the forecast does not store); with uncertain lead times always from
+    the paths, on demand through week ``t + delta`` (:func:`planner.core.leadtime.lead_time_cumulative`)."""
+    if not np.any(lead_sd > 0):
+        return forecast.cumulative_quantile_at(level) if from_paths else forecast.cumulative_quantile(level)
+    from planner.core.leadtime import lead_time_cumulative
 
-    Before the first possible arrival (t < L_s): ``Q_{D[s,1..t]}(level_s)``. From week L_s on, the
-    level-quantile of ``D[s,1..t] - lost[s]`` over the forecast's paths, where ``lost[s] = max(0,
-    max_{i < L_s} (D[s,1..i] - base[s,i]))`` is demand that stock on hand and open orders
-    (``base``: I0 + cumulative open arrivals) cannot serve before then: under lost sales it is
-    never served, so new orders need not cover it. Quantiles come from the stored levels where
-    no path loses demand (``from_paths``: from the paths, for levels the forecast does not
-    store). With uncertain lead times (``lead_sd``) demand is read through week ``t + delta``
-    (:func:`planner.core.leadtime.lead_time_cumulative`). Non-decreasing in t on each side of L_s.
-    """
-    s_count, n, h = forecast.paths.shape
-    uncertain = lead_sd is not None and bool(np.any(lead_sd > 0))
-    if uncertain:
-        from planner.core.leadtime import lead_time_cumulative
-
-        shifted = lead_time_cumulative(forecast.paths, lead_sd, lead_time)
-        out = np.maximum.accumulate(quantile_per_row(shifted, level), axis=1)
-    else:
-        stored = forecast.cumulative_quantile_at if from_paths else forecast.cumulative_quantile
-        out = stored(level)
-    reachable = np.arange(h)[None, None, :] >= lead_time[:, None, None]
-    for rows in sku_blocks(s_count, n * h):
-        cum = np.cumsum(forecast.paths[rows], axis=2, dtype=np.float64)
-        early = ~reachable[rows] & (cum > base[rows, None, :])
-        lost = np.where(early, cum - base[rows, None, :], 0.0).max(axis=2)  # [S', N]
-        hit = np.flatnonzero((lost > 0).any(axis=1))
-        if hit.size == 0:
-            continue
-        at = np.arange(s_count)[rows][hit]
-        net = (shifted[at] if uncertain else cum[hit]) - np.where(reachable[at], lost[hit, :, None], 0.0)
-        out[at] = np.where(reachable[at, 0], quantile_per_row(net, level[at]), out[at])
-    return out
+    cum = lead_time_cumulative(forecast.paths, lead_sd, lead_time)
+    return np.maximum.accumulate(quantile_per_row(cum, level), axis=1)
 
 
 def _open_arrivals(open_orders: pd.DataFrame, skus: list[str], weeks: pd.DatetimeIndex) -> np.ndarray:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from forecast.base import Forecast
-from planner.core.problem import service_targets
 from planner.core.service import LEVELS, planning_levels, simulate_levels
 
 
@@ -71,19 +68,3 @@ def test_each_sku_meets_its_own_target_or_floor() -> None:
     floors = np.array([np.nan, 0.97, np.nan, np.nan])
     floored = _levels(paths, 0.85, holding, floors=floors)
     assert floored.sku_fill[1] >= 0.97 - 1e-9 and floored.expected_fill >= 0.85 - 1e-9
-
-
-def test_targets_leave_out_demand_lost_before_the_first_possible_arrival() -> None:
-    """Lead time 2. SKU 0: 10 a week for sure, nothing on hand: weeks 0-1 lose 20, so from week 2
-    new orders need cover only 10, 20. SKU 1: paths (10, 10, 10, 10) and (0, 0, 10, 10), 10 on
-    hand: the first path loses 10 by week 1, the second nothing; the median is taken path by path
-    of demand less its own loss (20 and 10 -> 15; 30 and 20 -> 25)."""
-    paths = np.array([[[10.0, 10, 10, 10], [10, 10, 10, 10]], [[10, 10, 10, 10], [0, 0, 10, 10]]])
-    weeks = pd.date_range("2024-01-01", periods=4, freq="7D")
-    fc = Forecast.from_paths(["A", "B"], weeks, [0.5], paths, "test")
-    base = np.array([[0.0, 0, 0, 0], [10, 10, 10, 10]])
-    lead = np.array([2, 2])
-    got = service_targets(fc, np.array([0.5, 0.5]), base, lead, from_paths=True)
-    np.testing.assert_allclose(got, [[10, 20, 10, 20], [5, 10, 15, 25]])
-    unhurried = service_targets(fc, np.array([0.5, 0.5]), base + 100, lead, from_paths=True)
-    np.testing.assert_allclose(unhurried, [[10, 20, 30, 40], [5, 10, 20, 30]])
