@@ -231,7 +231,8 @@ class EnsembleForecaster(Forecaster):
             klass = classify_demand(before).reindex(skus).to_numpy()
             windows.append((skus, paths, actual_matrix(history, skus, val_weeks[a:]), klass))
         grid = simplex_grid(len(self.members), self.weight_step)
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.seed)  # cumulative PITs' ties
+        weekly_rng = np.random.default_rng([self.seed, 1])  # weekly PITs' ties, a stream of their own
         for c in DEMAND_CLASSES:
             parts = [
                 ([p[k == c] for p in paths], y[k == c])
@@ -252,7 +253,7 @@ class EnsembleForecaster(Forecaster):
             mixed = [(mix_paths(p, self.weights_[c]), y) for p, y in parts]
             pits = np.concatenate([cumulative_pits(m, y, CUMULATIVE_WEEKS, rng) for m, y in mixed])
             self.level_maps_[c] = level_map(pits[~np.isnan(pits)], CALIBRATION_LEVELS)
-            weekly = np.concatenate([path_pit(m, y, rng).ravel() for m, y in mixed])
+            weekly = np.concatenate([path_pit(m, y, weekly_rng).ravel() for m, y in mixed])
             self.weekly_maps_[c] = level_map(weekly[~np.isnan(weekly)], CALIBRATION_LEVELS)
             log.info(
                 "ensemble %s: %d SKUs, weights %s, levels 0.1/0.5/0.9 -> cumulative %s, weekly %s",
