@@ -71,9 +71,9 @@ class Forecast:
             mean = paths.mean(axis=1, dtype=np.float64)
         blocks = sku_blocks(paths.shape[0], paths.shape[1] * paths.shape[2])  # bounds the temporaries
         if quantiles is None:
-            quantiles = np.concatenate([_path_quantiles(paths[rows], levels_arr) for rows in blocks])
+            quantiles = np.concatenate([path_quantiles(paths[rows], levels_arr) for rows in blocks])
         cum = np.concatenate(
-            [_path_quantiles(np.cumsum(paths[rows], axis=2, dtype=np.float64), levels_arr) for rows in blocks]
+            [path_quantiles(np.cumsum(paths[rows], axis=2, dtype=np.float64), levels_arr) for rows in blocks]
         )
         cum = np.maximum.accumulate(cum, axis=1)
         return cls(
@@ -203,7 +203,7 @@ def quantile_per_row(values: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return ordered[rows, lo] * (1.0 - w) + ordered[rows, hi] * w
 
 
-def _path_quantiles(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+def path_quantiles(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """Quantiles over the path axis: ``values[S, N, H] -> [S, H, Q]``."""
     q = np.quantile(values, levels, axis=1)  # [Q, S, H]
     return np.moveaxis(q, 0, -1)

@@ -25,6 +25,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from forecast.base import path_quantiles
+
 SHRINK = 50.0
 LEVEL_BOUNDS = (0.002, 0.998)
 
@@ -96,8 +98,7 @@ def mapped_quantiles(
     """Weekly quantiles ``[S, H, Q]`` of ``paths[S, N, H]`` read at the recalibrated levels
     ``g(levels)`` (``g``: ``map_levels`` -> ``mapped``, linear between them), non-decreasing in the
     level."""
-    at = np.interp(np.asarray(levels, dtype=float), map_levels, mapped)
-    return np.moveaxis(np.quantile(paths, at, axis=1), 0, -1)
+    return path_quantiles(paths, np.interp(np.asarray(levels, dtype=float), map_levels, mapped))
 
 
 def cumulative_miscalibration(paths: np.ndarray, y: np.ndarray, horizons: tuple[int, ...]) -> float:

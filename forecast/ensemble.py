@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from forecast.base import Forecast, Forecaster, sku_blocks
+from forecast.base import Forecast, Forecaster, path_quantiles, sku_blocks
 from forecast.calibration import (
     cumulative_miscalibration,
     cumulative_pits,
@@ -116,7 +116,7 @@ def validation_loss(paths: np.ndarray, y: np.ndarray) -> float:
     :data:`CUMULATIVE_WEEKS` (those within ``V``), over SKUs without censored weeks in that span.
     """
     levels = VALIDATION_LEVELS
-    q = np.moveaxis(np.quantile(paths, levels, axis=1), 0, -1)  # [S, V, Q]
+    q = path_quantiles(paths, levels)  # [S, V, Q]
     ok = np.isfinite(y)
     total = np.nansum(y)
     weekly = pinball_sum(np.where(ok, y, np.nan), q, levels) / max(total, 1e-9)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.core.accounting import cautious_base
+from planner.core.accounting import cautious_base, cumulative_supply
 from planner.core.problem import PlanningData
 
 
@@ -40,7 +40,7 @@ class ModelParams:
 
 def model_params(data: PlanningData) -> ModelParams:
     """Compute :class:`ModelParams` (pure)."""
-    base = data.on_hand[:, None] + np.cumsum(data.open_arrivals, axis=1)
+    base = cumulative_supply(data, data.open_arrivals)
     requirement = np.maximum(0.0, data.target_cum - base)
     weeks = np.arange(data.horizon)[None, :]
     orderable = weeks + data.lead_time[:, None] < data.horizon
