@@ -74,20 +74,33 @@ def cumulative_supply(data: PlanningData, receipts: np.ndarray) -> np.ndarray:
     return data.on_hand[:, None] + np.cumsum(receipts, axis=1)
 
 
+def slow_stock(supply: np.ndarray, slow_cum: np.ndarray, planned: np.ndarray | float = 0.0) -> np.ndarray:
+    """Stock after receipts ``[..., H]`` if sales are slow, under lost sales (exact).
+
+    ``supply`` = ``B[t] = I0 + sum_{u<=t} O[u]`` (stock and open orders), ``slow_cum`` = ``D_q[t]`` the
+    slow scenario's cumulative demand, ``planned`` = ``P[t]`` cumulative planned receipts. With
+    ``C = B + P`` the Lindley recursion ``s_t = A_t + max(0, s_{t-1} - d_{t-1})`` (``A`` all receipts,
+    ``d`` weekly slow demand) has the closed form
+
+        s_t = C_t - D_q[t-1] + lost[t-1],   lost[j] = max(0, max_{i<=j} (D_q[i] - C_i))
+
+    (units): demand the shelf could not serve is gone and does not use up later receipts. Without
+    a stock-out (``lost = 0``) it is ``C_t - D_q[t-1]``.
+    """
+    total = supply + planned
+    lost = np.maximum.accumulate(np.maximum(slow_cum - total, 0.0), axis=-1)
+    before = np.zeros_like(total)
+    before[..., 1:] = (slow_cum - lost)[..., :-1]
+    return total - before
+
+
 def cautious_base(data: PlanningData) -> np.ndarray:
-    """Stock after receipts on the storage basis without new orders ``[S, H]`` (before ``max(0, .)``).
+    """Slow-sales stock after receipts without new orders ``[S, H]``, and the linear part of every
+    plan's: :func:`slow_stock` with the losses up to each SKU's first possible arrival (week ``L_s``).
 
-    With ``B[s,t] = I0_s + sum_{u<=t} O[s,u]`` and ``D_q[s,t] = Q_{D[s,1..t]}(q)`` (q the scenario's
-    low storage quantile: sales are slow):
-
-        cb[s,t] = B[s,t] - D_q[s,t-1] + lost[s,t-1],
-        lost[s,j] = max(0, max_{i <= min(j, L_s - 1)} (D_q[s,i] - B[s,i]))
-
-    ``lost`` is the slow demand that stock on hand and open orders cannot serve before the first
-    possible arrival: under lost sales it is gone and does not use up later receipts (the Lindley
-    recursion ``s_t = A_t + max(0, s_{t-1} - d_{t-1})``). From week ``L_s`` on, a plan that meets
-    its service target (a quantile above ``q``) loses nothing more in that scenario, so
-    ``max(0, cb + planned receipts)`` is its stock.
+    Planned receipts start at ``L_s``, so ``max(0, cb + P)`` is a plan's slow-sales stock while it
+    loses nothing from week ``L_s`` on and never more than it (the optimiser's dynamic program prices
+    storage on it: a relaxation). :func:`cautious_stock` is exact.
     """
     base = cumulative_supply(data, data.open_arrivals)
     deficit = np.where(
@@ -100,15 +113,14 @@ def cautious_base(data: PlanningData) -> np.ndarray:
 
 
 def cautious_stock(data: PlanningData, receipts: np.ndarray) -> np.ndarray:
-    """Stock after receipts on the storage basis ``[S, H]``: ``max(0, cb[s,t] + sum_{u<=t} (A[s,u] -
-    O[s,u]))`` with ``cb`` from :func:`cautious_base` and ``A`` all receipts (open orders included):
-    the stock to shelve if sales are slow, under lost sales."""
+    """Stock after receipts on the storage basis ``[S, H]``: :func:`slow_stock` of all receipts
+    ``A`` (open orders included): the stock to shelve if sales are slow, under lost sales."""
     planned = np.cumsum(receipts - data.open_arrivals, axis=1)
-    return np.maximum(0.0, cautious_base(data) + planned)
+    return slow_stock(cumulative_supply(data, data.open_arrivals), data.storage_cum, planned)
 
 
 def storage_volume(data: PlanningData, receipts: np.ndarray) -> np.ndarray:
-    """Volume used per week ``[H]``: sum_s v_s * on_hand_cautious[s,t]."""
+    """Volume used per week ``[H]``: ``sum_s v_s s[s,t]`` with ``s`` from :func:`cautious_stock`."""
     return data.unit_volume @ cautious_stock(data, receipts)
 
 

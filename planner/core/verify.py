@@ -108,7 +108,8 @@ def _receipts_and_balance(data: PlanningData, expected: np.ndarray, projection: 
 
 
 def weekly_limit_violations(data: PlanningData, x: np.ndarray) -> list[str]:
-    """Storage (cautious basis), budget and minimum order value breaches of orders x[s,t], one line each."""
+    """Storage (slow-sales stock, lost sales), budget and minimum order value breaches of orders
+    x[s,t], one line each."""
     out = []
     if data.capacity is not None:
         vol = storage_volume(data, _receipts(data, x))

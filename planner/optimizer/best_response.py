@@ -87,9 +87,9 @@ class Market:
         h, p_count = data.horizon, len(data.suppliers)
         self.x = x.copy()
         self.barred = np.zeros((p_count, h), dtype=bool)
-        volume = objective_terms(data, prm, self.x)["volume"]
-        self.extra = volume - data.unit_volume[:, None] * np.maximum(0.0, prm.cautious_base)
-        self.used = volume.sum(axis=0)
+        self.alone = data.unit_volume[:, None] * prm.stock(np.zeros_like(x))  # [S, H] without new orders
+        self.extra = objective_terms(data, prm, self.x)["volume"] - self.alone
+        self.used = (self.alone + self.extra).sum(axis=0)
         self.spend = data.unit_cost[:, None] * self.x
         self.money = np.full(h, np.inf) if data.budget is None else data.budget - self.spend.sum(axis=0)
         self.lines = np.zeros((p_count, h), dtype=np.int64)
@@ -189,7 +189,19 @@ class Market:
         new[: h - lt] = packs[lt:] * data.pack[s]
         if force is not None and self._shortfall(s, new) > self._shortfall(s, self.x[s]) + 1e-6:
             return None  # a forced order that costs service elsewhere is not worth a minimum order value
+        if data.capacity is not None:
+            # the DP prices storage on the relaxed stock; the exact one is higher where the slow
+            # scenario runs out (receipts then land on an empty shelf)
+            more = self._extra(s, new) - self.extra[s]
+            if np.any((more > 1e-9) & (self.used + more > data.capacity + 1e-6)):
+                return None
         return new
+
+    def _extra(self, s: int, row: np.ndarray) -> np.ndarray:
+        """Volume SKU s's order ``row`` adds per week to its stock without new orders (exact)."""
+        lt = int(self.data.lead_time[s])
+        cum = np.cumsum(np.r_[np.zeros(lt), row][: self.data.horizon])
+        return self.data.unit_volume[s] * self.prm.stock(cum, s) - self.alone[s]
 
     def _shortfall(self, s: int, row: np.ndarray) -> float:
         terms = objective_terms(self.data, self.prm, row[None, :], np.array([s]))
@@ -246,12 +258,9 @@ class Market:
         self._apply(s, np.where(weeks, 0.0, self.x[s]))
 
     def _apply(self, s: int, new: np.ndarray) -> None:
-        data, prm = self.data, self.prm
+        data = self.data
         p = int(data.supplier_idx[s])
-        lt = int(data.lead_time[s])
-        cum = np.cumsum(np.r_[np.zeros(lt), new][: data.horizon])
-        base = prm.cautious_base[s]
-        new_extra = data.unit_volume[s] * (np.maximum(0.0, base + cum) - np.maximum(0.0, base))
+        new_extra = self._extra(s, new)
         self.used += new_extra - self.extra[s]
         self.extra[s] = new_extra
         new_spend = data.unit_cost[s] * new
@@ -267,7 +276,5 @@ def starting_plan(data: PlanningData, prm: ModelParams) -> np.ndarray:
     least = least_stock_plan(data, prm)
     if data.capacity is None:
         return least
-    volume = data.unit_volume @ np.maximum(
-        0.0, prm.cautious_base + np.cumsum(shift_by_lead_time(least, data.lead_time), axis=1)
-    )
+    volume = data.unit_volume @ prm.stock(np.cumsum(shift_by_lead_time(least, data.lead_time), axis=1))
     return least if np.all(volume <= data.capacity + 1e-9) else np.zeros_like(least)

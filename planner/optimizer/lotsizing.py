@@ -9,12 +9,15 @@ arrival weeks ``a = H-1 .. 0``:
 
     stage_a(n) = h p n                                   holding of planned units in week a
                + P max(0, r[a] - p n)     (a >= L)       shortfall against the target
-               + lambda_a v max(0, cb[a] + p n)          storage price on the cautious stock
+               + lambda_a v max(0, cb[a] + p n)          storage price on the slow-sales stock
     U_a(n)     = stage_a(n) + V_{a+1}(n)
     V_a(n)     = min( U_a(n),  F_a + min_{n' >= n + m} [ g_a p (n' - n) + U_a(n') ] )   (a >= L)
     V_a(n)     = U_a(n)                                                                (a <  L)
 
-with ``F_a`` the fixed cost of an order arriving in week a, ``g_a`` the cost per unit
+``cb + p n`` is the slow-sales stock while the plan does not run out from week L on; where it
+does, the exact stock (:func:`planner.core.accounting.slow_stock`) is higher, so the DP prices
+a relaxation of storage and its costs stay a bound. Callers check storage on the exact stock.
+With ``F_a`` the fixed cost of an order arriving in week a, ``g_a`` the cost per unit
 (purchase plus any budget price) and ``V_H = 0``. The inner minimum is a suffix
 minimum (a sliding-window minimum when an order's size is capped), so one SKU costs
 O(H N) for N states. Ties prefer the smaller order. The loops are compiled by Numba

@@ -349,7 +349,7 @@ class _Relaxed:
     lb: float
     orders: np.ndarray  # the per-SKU optima x[s,t]
     z: np.ndarray  # [P, H] purchase orders the relaxation opens
-    volume: np.ndarray  # [H] cautious storage use of the per-SKU optima
+    volume: np.ndarray  # [H] storage use of the per-SKU optima as the DP prices it (relaxed)
     spend: np.ndarray  # [H] purchase value by order week
     supplier_spend: np.ndarray  # [P, H] purchase value by supplier and order week
 
@@ -366,7 +366,7 @@ def shortfall_storage_prices(data: PlanningData, prm: ModelParams, receipts: np.
     """Storage prices lambda_t [currency/m3] at which falling short of targets pays for the overflow.
 
     ``receipts[s,t]``: cumulative planned receipts (units) of a plan meeting every target with the
-    least stock. Where its cautious volume ``V_t`` exceeds ``Cap_t``, only shortfall can relieve
+    least stock. Where its slow-sales volume ``V_t`` exceeds ``Cap_t``, only shortfall can relieve
     storage: each unit SKU s is short in week t (t >= L_s, on stock it would hold) frees v_s m3 and
     costs P_s. The cheapest relief of ``V_t - Cap_t`` m3 is a fractional knapsack over SKUs sorted
     by P_s / v_s; its critical ratio is the storage price. Any prices >= 0 give a valid bound; these
@@ -375,7 +375,7 @@ def shortfall_storage_prices(data: PlanningData, prm: ModelParams, receipts: np.
     lam = np.zeros(data.horizon)
     if data.capacity is None:
         return lam
-    held = np.maximum(0.0, prm.cautious_base + receipts)
+    held = prm.stock(receipts)
     excess = (data.unit_volume[:, None] * held).sum(axis=0) - data.capacity
     relievable = np.arange(data.horizon)[None, :] >= data.lead_time[:, None]
     room = data.unit_volume[:, None] * np.where(relievable, np.minimum(receipts, held), 0.0)
@@ -437,7 +437,8 @@ def _relax(data: PlanningData, prm: ModelParams, prices: Prices) -> _Relaxed:
         lb -= float(prices.lam @ data.capacity)
     if data.budget is not None:
         lb -= float(prices.mu @ data.budget)
-    volume = objective_terms(data, prm, x)["volume"].sum(axis=0)
+    cum = np.cumsum(shift_by_lead_time(x, data.lead_time), axis=1)
+    volume = data.unit_volume @ np.maximum(0.0, prm.cautious_base + cum)  # the volume the DP priced
     value = data.unit_cost[:, None] * x
     supplier_spend = np.zeros((len(data.suppliers), data.horizon))
     np.add.at(supplier_spend, data.supplier_idx, value)
@@ -657,7 +658,7 @@ def _solve_neighbourhood(
     fixed[group] = False
     others = np.where(fixed[:, None], x, 0.0)
     cum = np.cumsum(shift_by_lead_time(others, data.lead_time), axis=1)
-    volume = data.unit_volume[fixed] @ np.maximum(0.0, prm.cautious_base[fixed] + cum[fixed])
+    volume = data.unit_volume[fixed] @ prm.stock(cum[fixed], fixed)
     value = purchase_order_value(data, others)
     background = Background(volume, data.unit_cost @ others, value, value > 0)
     sub = Columns(

@@ -7,7 +7,7 @@ Each week t (in order), for every SKU whose order would arrive inside the horizo
     if IP < ROP: order max(EOQ_s, ROP - IP), at least the MOQ, rounded up to whole packs
 
 Hard rules are then respected greedily, most urgent SKU first ((IP - ROP) / mu):
-storage capacity on the cautious basis and the weekly budget cut a line to the
+storage capacity (slow-sales stock under lost sales) and the weekly budget cut a line to the
 largest whole-pack quantity that fits (or drop it below the MOQ); a supplier's
 minimum order value is met by adding packs to that week's lines, or the
 supplier's lines wait a week. It is the baseline the optimiser must beat.
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.core.accounting import cautious_base, mean_projection
+from planner.core.accounting import cautious_stock, cumulative_supply, mean_projection, slow_stock
 from planner.core.feasibility import check_feasible
 from planner.core.problem import PlanningData
 from planner.core.results import PlanStatus, PolicyResult
@@ -38,26 +38,32 @@ class _State:
 
     orders: np.ndarray  # x[s,t]
     receipts: np.ndarray  # A[s,t], open + planned
-    base: np.ndarray  # unclipped cautious stock I0 + cum A - Q_{D[1..t-1]}(q)
+    supply: np.ndarray  # B[s,t] = I0 + cum open orders
+    planned: np.ndarray  # cum planned receipts P[s,t]
+    stock: np.ndarray  # slow-sales stock after receipts (lost sales)
     used: np.ndarray  # volume per week
     cap: np.ndarray
     budget_left: np.ndarray
 
-    def volume_delta(self, data: PlanningData, s: int, a: int, q: float) -> np.ndarray:
-        old = self.base[s, a:]
-        return data.unit_volume[s] * (np.maximum(0.0, old + q) - np.maximum(0.0, old))
+    def stock_after(self, data: PlanningData, s: int, a: int, q: float) -> np.ndarray:
+        """SKU s's slow-sales stock row with ``q`` more units arriving in week a."""
+        planned = self.planned[s].copy()
+        planned[a:] += q
+        return slow_stock(self.supply[s], data.storage_cum[s], planned)
 
     def fits(self, data: PlanningData, s: int, t: int, q: float) -> bool:
         a = t + int(data.lead_time[s])
         if data.unit_cost[s] * q > self.budget_left[t] + TOL:
             return False
-        new = self.used[a:] + self.volume_delta(data, s, a, q)
+        new = self.used[a:] + data.unit_volume[s] * (self.stock_after(data, s, a, q) - self.stock[s])[a:]
         return bool(np.all(new <= self.cap[a:] + TOL * np.maximum(1.0, self.cap[a:])))
 
     def apply(self, data: PlanningData, s: int, t: int, q: float) -> None:
         a = t + int(data.lead_time[s])
-        self.used[a:] += self.volume_delta(data, s, a, q)
-        self.base[s, a:] += q
+        stock = self.stock_after(data, s, a, q)
+        self.used += data.unit_volume[s] * (stock - self.stock[s])
+        self.stock[s] = stock
+        self.planned[s, a:] += q
         self.orders[s, t] += q
         self.receipts[s, a] += q
         self.budget_left[t] -= data.unit_cost[s] * q
@@ -96,13 +102,14 @@ def reorder_plan(
     state = _State(
         orders=np.zeros((data.n_skus, h)),
         receipts=data.open_arrivals.astype(float).copy(),
-        base=np.zeros((data.n_skus, h)),
+        supply=cumulative_supply(data, data.open_arrivals),
+        planned=np.zeros((data.n_skus, h)),
+        stock=cautious_stock(data, data.open_arrivals),
         used=np.zeros(h),
         cap=np.full(h, np.inf) if data.capacity is None else data.capacity.astype(float),
         budget_left=np.full(h, np.inf) if data.budget is None else data.budget.astype(float).copy(),
     )
-    state.base = cautious_base(data)
-    state.used = data.unit_volume @ np.maximum(0.0, state.base)
+    state.used = data.unit_volume @ state.stock
     notes: list[str] = []
     scale = np.maximum(data.demand_mean.mean(axis=1), TOL)
     for t in range(h):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from factories import make_data
+from hypothesis import given
+from hypothesis import strategies as st
 
 from planner.core.accounting import (
     PathOutcome,
@@ -15,6 +17,7 @@ from planner.core.accounting import (
     order_events,
     planned_arrivals,
     replay_paths,
+    slow_stock,
     storage_volume,
 )
 
@@ -106,13 +109,14 @@ def test_storage_volume_on_the_cautious_basis() -> None:
     # storage quantile 0.2. S0 paths (2,2,2) and (4,6,4): cumulative (2,4,6) and (4,10,14);
     #   their 0.2 quantile (linear) 2.4, 5.2, 7.6 -> sold before week t: 0, 2.4, 5.2.
     #   I0 = 10, receipts 0, 3, 0 -> supply 10, 13, 13 -> cautious 10, 10.6, 7.8; v = 0.5 -> 5, 5.3, 3.9
-    # S1 both paths 5/week -> sold before 0, 5, 10. I0 = 4, receipts 0, 0, 8 -> supply 4, 4, 12
-    #   -> cautious 4, max(0, -1) = 0, 2; v = 2 -> 8, 0, 4
+    # S1 both paths 5/week. I0 = 4, receipts 0, 0, 8: week 0 sells 4 and loses 1, week 1 has
+    #   nothing and loses 5, so the 8 units of week 2 land on an empty shelf -> 4, 0, 8 (backorder
+    #   arithmetic, supply 12 less 10 sold before, would say 2); v = 2 -> 8, 0, 16
     paths = np.array([[[2.0, 2, 2], [4, 6, 4]], [[5, 5, 5], [5, 5, 5]]])
     data = make_data(paths, on_hand=[10, 4], unit_volume=[0.5, 2.0], storage_quantile=0.2)
     receipts = np.array([[0.0, 3, 0], [0, 0, 8]])
-    np.testing.assert_allclose(cautious_stock(data, receipts), [[10, 10.6, 7.8], [4, 0, 2]])
-    np.testing.assert_allclose(storage_volume(data, receipts), [13.0, 5.3, 7.9])
+    np.testing.assert_allclose(cautious_stock(data, receipts), [[10, 10.6, 7.8], [4, 0, 8]])
+    np.testing.assert_allclose(storage_volume(data, receipts), [13.0, 5.3, 19.9])
     # the mean basis would differ: S0 mean demand 3, 4, 3 -> mean stock after receipts 10, 10, 6
     start, _ = mean_projection(data, receipts)
     assert not np.allclose(start[0], [10, 10.6, 7.8])
@@ -126,3 +130,27 @@ def test_slow_sales_lost_before_the_first_arrival_do_not_use_up_receipts() -> No
     data = make_data(demand, on_hand=[0.0, 15.0], lead_time=2, storage_quantile=0.2)
     receipts = np.array([[0.0, 0, 10, 10], [0, 0, 10, 10]])
     np.testing.assert_allclose(cautious_stock(data, receipts), [[0, 0, 10, 10], [15, 5, 10, 10]])
+
+
+@given(
+    st.lists(st.integers(0, 20), min_size=1, max_size=8).flatmap(
+        lambda d: st.tuples(
+            st.just(d),
+            st.lists(st.integers(0, 30), min_size=len(d), max_size=len(d)),
+            st.integers(0, 30),
+        )
+    )
+)
+def test_slow_stock_is_the_lost_sales_recursion(case) -> None:
+    """The closed form equals the week-by-week replay: stock after receipts ``s_t = A_t + max(0,
+    s_{t-1} - d_{t-1})``; a plan that never runs out is ``supply - demand before``."""
+    demand, receipts, on_hand = (np.array(v, dtype=float) for v in case)
+    supply = on_hand + np.cumsum(receipts)
+    stock, expected = 0.0, []
+    for t in range(len(demand)):
+        stock = receipts[t] + (on_hand if t == 0 else max(0.0, stock - demand[t - 1]))
+        expected.append(stock)
+    got = slow_stock(supply, np.cumsum(demand), 0.0)
+    np.testing.assert_allclose(got, expected)
+    if np.all(supply >= np.cumsum(demand)):
+        np.testing.assert_allclose(got, supply - np.r_[0.0, np.cumsum(demand)[:-1]])

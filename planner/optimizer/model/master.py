@@ -22,7 +22,7 @@ class Columns:
     """Candidate schedules: ``orders[j]`` is x[s,t] (units by order week) of column j for SKU ``sku[j]``.
 
     ``cost[j]`` is the column's own cost (line costs, purchase, holding of planned units,
-    shortfall penalty); ``volume[j, t]`` its cautious stock volume, ``spend[j, t]`` its purchase
+    shortfall penalty); ``volume[j, t]`` its slow-sales stock volume (exact), ``spend[j, t]`` its purchase
     value by order week.
     """
 
@@ -135,7 +135,7 @@ def _weekly_limit(use: np.ndarray, limit: np.ndarray) -> Callable[[pyo.ConcreteM
 
 
 def define_master_capacity(m: pyo.ConcreteModel, data: PlanningData, cols: Columns, bg: Background) -> None:
-    """sum_k volume[k,t] l[k] <= Cap_t - volume_bg[t] (volume, cautious basis)."""
+    """sum_k volume[k,t] l[k] <= Cap_t - volume_bg[t] (volume, slow-sales stock)."""
     if data.capacity is None:
         return
     m.T = pyo.RangeSet(0, data.horizon - 1)

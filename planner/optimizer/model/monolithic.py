@@ -4,7 +4,7 @@ Exact on small instances (tests, oracles, the "naive" column of the scale benchm
 the decomposition in :mod:`planner.optimizer.plan` is what scales. Symbols as in the README:
 ``n[s,t]`` packs ordered in week t (``x = pack_s n``), ``y[s,t]`` order line placed,
 ``z[p,t]`` purchase order to supplier p, ``u[s,t]`` shortfall against the service target,
-``w[s,t]`` cautious stock after receipts. ``A[s,t] = sum_{a <= t - L_s} pack_s n[s,a]``
+``w[s,t]`` slow-sales stock after receipts. ``A[s,t] = sum_{a <= t - L_s} pack_s n[s,a]``
 are the planned receipts up to week t.
 """
 
@@ -119,9 +119,16 @@ def _members(m: pyo.ConcreteModel, data: PlanningData) -> dict[tuple[int, int], 
 
 
 def define_storage(m: pyo.ConcreteModel, data: PlanningData, prm: ModelParams) -> None:
-    """Storage on the cautious basis (volume).
+    """Storage on slow-sales stock under lost sales (volume).
 
-    w[s,t] >= cb[s,t] + A[s,t], w >= 0;  sum_s v_s w[s,t] <= Cap_t.
+    With ``A[s,t]`` all receipts in week t (stock on hand in week 0, open and planned orders; units)
+    and ``d[s,t] = D_q[s,t] - D_q[s,t-1]`` the slow scenario's weekly demand (units), the Lindley
+    recursion ``w_t = A_t + max(0, w_{t-1} - d_{t-1})`` as its linear relaxation:
+
+        w[s,t] >= A[s,t],  w[s,t] >= w[s,t-1] - d[s,t-1] + A[s,t],  w >= 0;  sum_s v_s w[s,t] <= Cap_t.
+
+    ``w`` appears in no cost, so a plan fits exactly when its slow-sales stock
+    (:func:`planner.core.accounting.slow_stock`) does.
     """
     if data.capacity is None:
         return
@@ -132,8 +139,21 @@ def define_storage(m: pyo.ConcreteModel, data: PlanningData, prm: ModelParams) -
         dimen=2,
     )
     m.w = pyo.Var(m.ST, domain=pyo.NonNegativeReals)
-    m.stock = pyo.Constraint(
-        m.ST, rule=lambda m, s, t: m.w[s, t] >= float(prm.cautious_base[s, t]) + _planned(m, data, s, t)
+    weekly = np.diff(prm.slow_cum, axis=1, prepend=0.0)
+
+    def receipts(m: pyo.ConcreteModel, s: int, t: int) -> pyo.Expression:
+        a = t - int(data.lead_time[s])
+        planned = data.pack[s] * m.n[s, a] if (s, a) in m.SA else 0.0
+        return float(data.open_arrivals[s, t] + (data.on_hand[s] if t == 0 else 0.0)) + planned
+
+    m.received = pyo.Constraint(m.ST, rule=lambda m, s, t: m.w[s, t] >= receipts(m, s, t))
+    m.carried = pyo.Constraint(
+        m.ST,
+        rule=lambda m, s, t: (
+            m.w[s, t] >= m.w[s, t - 1] - float(weekly[s, t - 1]) + receipts(m, s, t)
+            if t > 0
+            else pyo.Constraint.Skip
+        ),
     )
     by_week: dict[int, list[int]] = {t: [] for t in range(data.horizon)}
     for s, t in m.ST:

@@ -16,7 +16,8 @@ def objective_terms(
 ) -> dict[str, np.ndarray]:
     """Per-row model costs of order vectors ``orders[j, t]`` (units by order week) for SKUs ``sku[j]``.
 
-    lines k_s #orders; purchase c_s sum x; holding h_s sum_t A[s,t]; shortfall P_s sum_{t>=L} (r - A)^+.
+    lines k_s #orders; purchase c_s sum x; holding h_s sum_t A[s,t]; shortfall P_s sum_{t>=L} (r - A)^+;
+    volume ``[J, H]`` v_s times the slow-sales stock (:meth:`ModelParams.stock`).
     """
     s = np.arange(orders.shape[0]) if sku is None else sku
     h = data.horizon
@@ -28,7 +29,7 @@ def objective_terms(
         "purchase": data.unit_cost[s] * orders.sum(axis=1),
         "holding": data.holding_cost[s] * cum.sum(axis=1),
         "shortfall": prm.penalty[s] * short.sum(axis=1),
-        "volume": data.unit_volume[s][:, None] * np.maximum(0.0, prm.cautious_base[s] + cum),
+        "volume": data.unit_volume[s][:, None] * prm.stock(cum, s),
     }
 
 

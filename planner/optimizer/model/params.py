@@ -5,8 +5,10 @@ All in units and currency, indexed by SKU ``s`` and week ``t`` (notation of the 
 - ``base[s,t] = I0_s + sum_{u<=t} O[s,u]``: supply without new orders;
 - ``requirement[s,t] = max(0, Q_{D[s,1..t]}(alpha_s) - base[s,t])``: what new orders must have
   delivered by week t to meet the service target;
-- ``cautious_base[s,t]``: cautious stock without new orders
-  (:func:`planner.core.accounting.cautious_base`: base less slow sales, lost sales kept out);
+- ``cautious_base[s,t]``: slow-sales stock without new orders
+  (:func:`planner.core.accounting.cautious_base`); ``max(0, cb + P)`` is the linear relaxation of a
+  plan's slow-sales stock that the per-SKU dynamic program prices, :meth:`ModelParams.stock` the
+  exact one (``slow_cum = D_q``, the slow scenario's cumulative demand) that storage is checked on;
 - ``penalty_s`` = ``data.shortfall_penalty`` = factor * (b_s + c_s) per unit-week short of the target
   in weeks t >= L_s (factor > 1, default 100: the target is met wherever storage, budget and
   lead times allow; never cheaper than buying, which the purchase floor below relies on);
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.core.accounting import cautious_base, cumulative_supply
+from planner.core.accounting import cautious_base, cumulative_supply, slow_stock
 from planner.core.problem import PlanningData
 
 
@@ -32,10 +34,16 @@ class ModelParams:
     base: np.ndarray
     requirement: np.ndarray
     cautious_base: np.ndarray
+    slow_cum: np.ndarray
     penalty: np.ndarray
     orderable: np.ndarray  # [S, H] bool: an order placed in week t arrives inside the horizon
     max_units: np.ndarray  # [S] tight upper bound on one order line (units)
     purchase_floor: float
+
+    def stock(self, cum: np.ndarray, rows: np.ndarray | slice | int = slice(None)) -> np.ndarray:
+        """Slow-sales stock after receipts (units, lost sales) of SKUs ``rows`` whose planned receipts
+        add up to ``cum[..., t]`` by week t (:func:`planner.core.accounting.slow_stock`)."""
+        return slow_stock(self.base[rows], self.slow_cum[rows], cum)
 
 
 def model_params(data: PlanningData) -> ModelParams:
@@ -55,6 +63,7 @@ def model_params(data: PlanningData) -> ModelParams:
         base=base,
         requirement=requirement,
         cautious_base=cautious_base(data),
+        slow_cum=data.storage_cum,
         penalty=data.shortfall_penalty,
         orderable=orderable,
         max_units=max_units,

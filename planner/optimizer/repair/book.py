@@ -1,6 +1,6 @@
 """A plan under repair with its running totals, and the line-level moves every repair shares.
 
-:class:`Book` keeps cumulative arrivals, storage use (cautious basis), spend and purchase-order
+:class:`Book` keeps cumulative arrivals, slow-sales stock and storage use, spend and purchase-order
 values in step with the plan; its moves (:meth:`Book.move`, :meth:`Book.add`) and the helpers
 here change a line only when MOQs, the tight line bound, storage and the weekly budget still hold.
 """
@@ -25,7 +25,8 @@ class Book:
     def __init__(self, data: PlanningData, prm: ModelParams, x: np.ndarray):
         self.data, self.prm, self.x = data, prm, x
         self.cum = np.cumsum(shift_by_lead_time(x, data.lead_time), axis=1)
-        self.used = data.unit_volume @ np.maximum(0.0, prm.cautious_base + self.cum)
+        self.stock = prm.stock(self.cum)
+        self.used = data.unit_volume @ self.stock
         self.cap = data.capacity if data.capacity is not None else np.full(data.horizon, np.inf)
         self.spend = data.unit_cost @ x
         self.budget = data.budget if data.budget is not None else np.full(data.horizon, np.inf)
@@ -33,7 +34,7 @@ class Book:
 
     def copy(self) -> Book:
         new = copy.copy(self)
-        for name in ("x", "cum", "used", "spend", "value"):
+        for name in ("x", "cum", "stock", "used", "spend", "value"):
             setattr(new, name, getattr(self, name).copy())
         return new
 
@@ -44,27 +45,26 @@ class Book:
         """Move each (SKU, units) line from order week ``src`` to ``dst``: all of them, or none."""
         data, prm = self.data, self.prm
         used, spend = self.used.copy(), self.spend.copy()
-        cums = []
+        rows = []
         for s, units in lines:
             if dst + data.lead_time[s] >= data.horizon:
                 return False
             ends = sorted((int(dst + data.lead_time[s]), int(src + data.lead_time[s])))
             a, a2 = ends[0], min(ends[1], data.horizon)
-            new_cum = self.cum[s, a:a2] + (units if dst < src else -units)
-            base = prm.cautious_base[s, a:a2]
-            used[a:a2] += data.unit_volume[s] * (
-                np.maximum(0.0, base + new_cum) - np.maximum(0.0, base + self.cum[s, a:a2])
-            )
+            cum = self.cum[s].copy()
+            cum[a:a2] += units if dst < src else -units
+            stock = prm.stock(cum, s)  # later weeks move too where the slow scenario runs out
+            used += data.unit_volume[s] * (stock - self.stock[s])
             money = data.unit_cost[s] * units
             spend[dst] += money
             spend[src] -= money
-            cums.append((s, a, a2, new_cum, units, money))
+            rows.append((s, cum, stock, units, money))
         if np.any(used > self.cap + TOL) or spend[dst] > self.budget[dst] + TOL:
             return False
         self.used, self.spend = used, spend
-        for s, a, a2, new_cum, units, money in cums:
+        for s, cum, stock, units, money in rows:
             p = data.supplier_idx[s]
-            self.cum[s, a:a2] = new_cum
+            self.cum[s], self.stock[s] = cum, stock
             self.x[s, dst] += units
             self.x[s, src] -= units
             self.value[p, dst] += money
@@ -83,43 +83,44 @@ class Book:
         """SKU s orders ``row`` instead (storage use, spend and order values follow; no limit checked)."""
         data = self.data
         cum = np.cumsum(shift_by_lead_time(row[None, :], data.lead_time[s : s + 1]), axis=1)[0]
-        base = self.prm.cautious_base[s]
-        self.used += data.unit_volume[s] * (np.maximum(0.0, base + cum) - np.maximum(0.0, base + self.cum[s]))
+        stock = self.prm.stock(cum, s)
+        self.used += data.unit_volume[s] * (stock - self.stock[s])
         money = data.unit_cost[s] * (row - self.x[s])
         self.spend += money
         self.value[data.supplier_idx[s]] += money
-        self.cum[s] = cum
+        self.cum[s], self.stock[s] = cum, stock
         self.x[s] = row
 
-    def _use_after_adding(self, s: int, t: int, units: float) -> np.ndarray | None:
-        """Storage use per arrival week from t + L_s on with ``units`` more of SKU s ordered in week t;
+    def _after_adding(self, s: int, t: int, units: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """SKU s's stock row and storage use per week with ``units`` more of it ordered in week t;
         None when storage or the budget would not hold."""
         data = self.data
         a = int(t + data.lead_time[s])
-        base = self.prm.cautious_base[s, a:]
-        used = self.used[a:] + data.unit_volume[s] * (
-            np.maximum(0.0, base + self.cum[s, a:] + units) - np.maximum(0.0, base + self.cum[s, a:])
-        )
+        cum = self.cum[s].copy()
+        cum[a:] += units
+        stock = self.prm.stock(cum, s)
+        used = self.used + data.unit_volume[s] * (stock - self.stock[s])
         if (
-            np.any(used > self.cap[a:] + TOL)
+            np.any(used[a:] > self.cap[a:] + TOL)  # earlier weeks do not change
             or self.spend[t] + data.unit_cost[s] * units > self.budget[t] + TOL
         ):
             return None
-        return used
+        return stock, used
 
     def fits(self, s: int, t: int, units: float) -> bool:
         """Whether ``units`` more of SKU s ordered in week t keep storage and the budget."""
-        return self._use_after_adding(s, t, units) is not None
+        return self._after_adding(s, t, units) is not None
 
     def add(self, s: int, t: int, units: float) -> bool:
         """Order ``units`` more of SKU s in week t if storage and budget allow."""
         data = self.data
-        used = self._use_after_adding(s, t, units)
-        if used is None:
+        after = self._after_adding(s, t, units)
+        if after is None:
             return False
         a = int(t + data.lead_time[s])
         money = data.unit_cost[s] * units
-        self.used[a:], self.cum[s, a:] = used, self.cum[s, a:] + units
+        self.stock[s], self.used = after
+        self.cum[s, a:] += units
         self.spend[t] += money
         self.x[s, t] += units
         self.value[data.supplier_idx[s], t] += money

@@ -13,7 +13,7 @@
       end of the horizon.
 
 **Guarantee**: each change keeps MOQs (a line stays 0 or >= its minimum), the tight line bound of
-the MIP, storage capacity (cautious basis) and the weekly budget, or is not made. Purchase orders
+the MIP, storage capacity (slow-sales stock) and the weekly budget, or is not made. Purchase orders
 that stay short are left as they are (the caller drops them).
 """
 
@@ -64,8 +64,8 @@ def pull_forward(book: Book, p: int, t: int) -> bool:
 
 def _fitting(book: Book, candidates: list[tuple[int, int]], t: int) -> list[tuple[int, int]]:
     """The (SKU, week t2) candidates of which one pack moved to week t fits storage while it is held
-    earlier (weeks t + L_s to t2 + L_s). Moving stock earlier only raises storage use, so the
-    others never fit (a fast filter that leaves the result as it was)."""
+    earlier (weeks t + L_s to t2 + L_s). Moving more packs only raises the stock of those weeks, so
+    the others never fit (a fast filter that leaves the result as it was)."""
     if not candidates:
         return candidates
     data, h = book.data, book.data.horizon
@@ -74,10 +74,8 @@ def _fitting(book: Book, candidates: list[tuple[int, int]], t: int) -> list[tupl
     lt = data.lead_time[skus]
     weeks = np.arange(h)[None, :]
     held = (weeks >= (t + lt)[:, None]) & (weeks < (later + lt)[:, None])
-    level = book.prm.cautious_base[skus] + book.cum[skus]
-    rise = data.unit_volume[skus][:, None] * (
-        np.maximum(0.0, level + data.pack[skus][:, None]) - np.maximum(0.0, level)
-    )
+    moved = book.cum[skus] + data.pack[skus][:, None] * held
+    rise = data.unit_volume[skus][:, None] * (book.prm.stock(moved, skus) - book.stock[skus])
     over = held & (book.used[None, :] + rise > book.cap[None, :] + TOL)
     keep = (t + lt < h) & ~over.any(axis=1)
     return [c for c, k in zip(candidates, keep, strict=True) if k]

@@ -81,8 +81,9 @@ def trade_storage(
 def _receiver_rows(book: Book, i: int) -> list[np.ndarray]:
     """New order rows for short SKU i, for each run of short weeks (largest net gap first: units
     short in the run less units above target until the next run), covering its short weeks from the
-    run's first until its next line arrives, or only that week: ordered the week that arrives then,
-    or in its supplier's latest purchase order before."""
+    run's first that a line can reach (:func:`_first_receivable`) until its next line arrives, or
+    only that week: ordered the week that arrives then, or in its supplier's latest purchase order
+    before."""
     gap = book.gap(np.array([i]))[0]
     is_short = gap > TOL
     starts = np.flatnonzero(is_short & ~np.r_[False, is_short[:-1]])
@@ -91,9 +92,22 @@ def _receiver_rows(book: Book, i: int) -> list[np.ndarray]:
     ends = np.r_[starts[1:], len(gap)]
     runs = sorted(zip(starts.tolist(), ends.tolist(), strict=True), key=lambda r: -gap[r[0] : r[1]].sum())
     rows: list[np.ndarray] = []
-    for run, _ in runs:
-        _run_rows(book, i, gap, run, rows)
+    for run, end in runs:
+        if (start := _first_receivable(book, i, run, end)) is not None:
+            _run_rows(book, i, gap, start, rows)
     return rows
+
+
+def _first_receivable(book: Book, i: int, run: int, end: int) -> int | None:
+    """The first week of SKU i's short run ``[run, end)`` that a new line of its MOQ can reach: ordered
+    inside the horizon, in a week whose budget still holds it."""
+    data = book.data
+    lt = int(data.lead_time[i])
+    least = data.unit_cost[i] * data.min_units[i]
+    for week in range(max(run, lt), end):
+        if book.spend[week - lt] + least <= book.budget[week - lt] + TOL:
+            return week
+    return None
 
 
 def _run_rows(book: Book, i: int, gap: np.ndarray, run: int, rows: list[np.ndarray]) -> None:
