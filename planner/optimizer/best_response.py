@@ -88,7 +88,7 @@ class Market:
         self.x = x.copy()
         self.barred = np.zeros((p_count, h), dtype=bool)
         self.alone = data.unit_volume[:, None] * prm.stock(np.zeros_like(x))  # [S, H] without new orders
-        self.extra = objective_terms(data, prm, self.x)["volume"] - self.alone
+        self.extra = objective_terms(data, prm, self.x, volume=True)["volume"] - self.alone
         self.used = (self.alone + self.extra).sum(axis=0)
         self.spend = data.unit_cost[:, None] * self.x
         self.money = np.full(h, np.inf) if data.budget is None else data.budget - self.spend.sum(axis=0)

@@ -93,9 +93,9 @@ def fit_storage(
     changed = np.flatnonzero(members & (y != x).any(axis=1))
     if changed.size == 0:
         return y
-    v_new = objective_terms(data, prm, y[changed], changed)["volume"]
-    v_old = objective_terms(data, prm, x[changed], changed)["volume"]
-    total = objective_terms(data, prm, y)["volume"].sum(axis=0)
+    v_new = objective_terms(data, prm, y[changed], changed, volume=True)["volume"]
+    v_old = objective_terms(data, prm, x[changed], changed, volume=True)["volume"]
+    total = objective_terms(data, prm, y, volume=True)["volume"].sum(axis=0)
     y = y.copy()
     alive = np.ones(changed.size, dtype=bool)
     while (over := total - data.capacity).max() > 1e-9:

@@ -124,6 +124,8 @@ class _Pool:
     sku: list[int] = field(default_factory=list)
     orders: list[np.ndarray] = field(default_factory=list)
 
+    scored: dict[str, np.ndarray] = field(default_factory=dict)  # arrays over the first columns
+
     def add(self, orders: np.ndarray) -> None:
         for s in range(orders.shape[0]):
             key = (s, orders[s].tobytes())
@@ -131,6 +133,18 @@ class _Pool:
                 self.seen.add(key)
                 self.sku.append(s)
                 self.orders.append(orders[s].copy())
+
+    def columns(self, data: PlanningData, prm: ModelParams) -> dict[str, np.ndarray]:
+        """``sku[J]``, ``orders[J, H]``, model ``cost[J]`` and ``volume[J, H]`` of every column (each
+        column scored once)."""
+        done = len(self.scored.get("sku", ()))
+        if done < len(self.sku):
+            sku, orders = np.array(self.sku[done:]), np.array(self.orders[done:])
+            terms = objective_terms(data, prm, orders, sku, volume=True)
+            cost = terms["lines"] + terms["purchase"] + terms["holding"] + terms["shortfall"]
+            new = {"sku": sku, "orders": orders, "cost": cost, "volume": terms["volume"]}
+            self.scored = {k: np.concatenate([self.scored[k], v]) if done else v for k, v in new.items()}
+        return self.scored
 
 
 @dataclass
@@ -552,15 +566,13 @@ def _candidate_columns(
 ) -> tuple[Columns, np.ndarray]:
     """Per SKU the ``k`` least reduced-cost columns at ``prices``, "order nothing", rows of ``plans``
     and the pool columns flagged in ``also``; returns them and their mask over the pool."""
-    sku = np.array(pool.sku)
-    orders = np.array(pool.orders)
-    terms = objective_terms(data, prm, orders, sku)
-    cost = terms["lines"] + terms["purchase"] + terms["holding"] + terms["shortfall"]
+    scored = pool.columns(data, prm)
+    sku, orders, cost, volume = (scored[k] for k in ("sku", "orders", "cost", "volume"))
     spend = data.unit_cost[sku][:, None] * orders
     reduced = (
         cost
         + ((orders > 0) * prices.pi[sku]).sum(axis=1)
-        + terms["volume"] @ prices.lam
+        + volume @ prices.lam
         + spend @ prices.mu
         - (spend * prices.rho[data.supplier_idx[sku]]).sum(axis=1)
     )
@@ -571,7 +583,7 @@ def _candidate_columns(
     if also is not None:
         keep |= also
     cols = Columns(
-        sku=sku[keep], orders=orders[keep], cost=cost[keep], volume=terms["volume"][keep], spend=spend[keep]
+        sku=sku[keep], orders=orders[keep], cost=cost[keep], volume=volume[keep], spend=spend[keep]
     )
     return cols, keep
 

@@ -12,25 +12,32 @@ __all__ = ["model_objective", "objective_terms"]
 
 
 def objective_terms(
-    data: PlanningData, prm: ModelParams, orders: np.ndarray, sku: np.ndarray | None = None
+    data: PlanningData,
+    prm: ModelParams,
+    orders: np.ndarray,
+    sku: np.ndarray | None = None,
+    *,
+    volume: bool = False,
 ) -> dict[str, np.ndarray]:
     """Per-row model costs of order vectors ``orders[j, t]`` (units by order week) for SKUs ``sku[j]``.
 
     lines k_s #orders; purchase c_s sum x; holding h_s sum_t A[s,t]; shortfall P_s sum_{t>=L} (r - A)^+;
-    volume ``[J, H]`` v_s times the slow-sales stock (:meth:`ModelParams.stock`).
+    with ``volume``, also ``volume[J, H]``: v_s times the slow-sales stock (:meth:`ModelParams.stock`).
     """
     s = np.arange(orders.shape[0]) if sku is None else sku
     h = data.horizon
     cum = np.cumsum(shift_by_lead_time(orders, data.lead_time[s]), axis=1)
     short = np.maximum(0.0, prm.requirement[s] - cum)
     short[np.arange(h)[None, :] < data.lead_time[s][:, None]] = 0.0
-    return {
+    terms = {
         "lines": data.line_cost[s] * (orders > 0).sum(axis=1),
         "purchase": data.unit_cost[s] * orders.sum(axis=1),
         "holding": data.holding_cost[s] * cum.sum(axis=1),
         "shortfall": prm.penalty[s] * short.sum(axis=1),
-        "volume": data.unit_volume[s][:, None] * prm.stock(cum, s),
     }
+    if volume:
+        terms["volume"] = data.unit_volume[s][:, None] * prm.stock(cum, s)
+    return terms
 
 
 def model_objective(data: PlanningData, prm: ModelParams, orders: np.ndarray) -> float:

@@ -297,7 +297,7 @@ def _donors(book: Book, excess: np.ndarray, receiver: int) -> Donors | None:
     minimum = np.round(data.min_units[rows] / pack).astype(int)
     p = data.supplier_idx[rows]
     n = np.arange(len(rows))
-    old = objective_terms(data, prm, x[rows], rows)
+    old = objective_terms(data, prm, x[rows], rows, volume=True)
     parts = []
     for postpone in (True, False):
         if postpone:
@@ -329,7 +329,7 @@ def _donors(book: Book, excess: np.ndarray, receiver: int) -> Donors | None:
             ok &= ~opened | (money >= data.min_order_value[p] - TOL)
             ok &= book.spend[dst] + money <= book.budget[dst] + TOL
             orders += np.where(opened, data.order_cost[p], 0.0)
-        terms = objective_terms(data, prm, new, rows)
+        terms = objective_terms(data, prm, new, rows, volume=True)
         cost = sum(terms[c] - old[c] for c in ("lines", "purchase", "holding", "shortfall")) + orders
         freed = old["volume"] - terms["volume"]
         ok &= (freed[:, full] > TOL).any(axis=1)
