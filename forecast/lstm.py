@@ -319,7 +319,7 @@ class LSTMForecaster(QuantileForecaster):
         stride: Annotated[Int, Field(ge=1, le=520)] = 3,
         n_paths: NPaths = 500,
         seed: Seed = 0,
-        max_windows: Annotated[Int, Field(ge=1, le=100_000_000)] = 40_000,
+        max_windows: Annotated[Int, Field(ge=1, le=100_000_000)] = 25_000,
     ):
         self.quantiles = tuple(float(q) for q in quantiles)
         self.max_horizon = int(max_horizon)
