@@ -15,6 +15,13 @@ short or sparse history thus gets wide forecasts, not confidently wrong ones.
 
 Paths are sequences, so demand over several weeks (a lead time) comes from sums along paths,
 with the runs and gaps the Markov chain carries, not from independent weeks.
+
+**SKUs that have never sold** have no occurrences or sizes of their own. They follow the pooled
+launch of the SKUs that did start selling: each week a first sale occurs with the pooled
+first-sale hazard ``h`` (first sales over the weeks SKUs had been listed without one, in the
+last ``HAZARD_WEEKS`` weeks), after which the Markov chain and the sizes of all SKUs' first
+``LAUNCH_WEEKS`` weeks from their first sale take over. Each path draws its own ``h``, ``p01`` and
+``p11`` from their Beta posteriors, as above.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from forecast.baselines import _sku_blocks, sku_rng
 from forecast.params import Bool, Int, NPaths, Seed
 
 PRIOR = 0.5  # Jeffreys Beta(1/2, 1/2) on each transition probability
+HAZARD_WEEKS = 52  # recent weeks the first-sale hazard of never-sold SKUs is counted over
+LAUNCH_WEEKS = 26  # weeks from a first sale that make the pooled launch behaviour
 
 
 def _transitions(occurred: np.ndarray) -> tuple[int, int, int, int]:
@@ -81,6 +90,55 @@ def bootstrap_paths(
     return paths
 
 
+def launch_paths(
+    launch: dict[str, np.ndarray], horizon: int, n_paths: int, rng: np.random.Generator, jitter: bool = True
+) -> np.ndarray:
+    """Sample paths ``[n_paths, horizon]`` of a SKU that has never sold, from the pooled ``launch``
+    (:func:`pooled_launch`; module docstring)."""
+    (first, at_risk), (n00, n01, n10, n11), sizes = launch["hazard"], launch["transitions"], launch["sizes"]
+    paths = np.zeros((n_paths, horizon))
+    if sizes.size == 0:
+        return paths
+    hazard = rng.beta(first + PRIOR, at_risk - first + PRIOR, size=n_paths)
+    p01 = rng.beta(n01 + PRIOR, n00 + PRIOR, size=n_paths)
+    p11 = rng.beta(n11 + PRIOR, n10 + PRIOR, size=n_paths)
+    whole = bool(np.all(sizes == np.round(sizes)))
+    launched = np.zeros(n_paths, dtype=bool)
+    state = np.zeros(n_paths, dtype=bool)
+    for t in range(horizon):
+        chance = np.where(launched, np.where(state, p11, p01), hazard)
+        state = rng.random(n_paths) < chance
+        launched |= state
+        paths[:, t] = np.where(state, draw_sizes(sizes, np.ones(n_paths), rng, jitter, whole), 0.0)
+    return paths
+
+
+def pooled_launch(weeks: np.ndarray, units: np.ndarray, bounds: np.ndarray) -> dict[str, np.ndarray]:
+    """The pooled launch of SKUs' uncensored weekly ``units`` (and their ``weeks``), SKU ``i`` in rows
+    ``bounds[i]:bounds[i+1]`` oldest first: ``hazard`` = (first sales, weeks at risk of one) over the
+    last ``HAZARD_WEEKS`` weeks, ``transitions`` = summed (n00, n01, n10, n11) and ``sizes`` = the
+    non-zero sizes of every SKU's first ``LAUNCH_WEEKS`` weeks from its first sale."""
+    recent = weeks >= weeks.max() - np.timedelta64(7 * (HAZARD_WEEKS - 1), "D") if weeks.size else weeks
+    first = at_risk = 0
+    counts = np.zeros(4, dtype=np.int64)
+    sizes = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        sold = np.flatnonzero(units[a:b] > 0)
+        until = b if sold.size == 0 else a + sold[0] + 1  # weeks without a first sale, and its week
+        at_risk += int(recent[a:until].sum())
+        if sold.size == 0:
+            continue
+        first += int(recent[a + sold[0]])
+        early = units[a + sold[0] : min(b, a + sold[0] + LAUNCH_WEEKS)]
+        counts += np.array(_transitions(early > 0))
+        sizes.append(early[early > 0])
+    return {
+        "hazard": np.array([first, at_risk], dtype=float),
+        "transitions": counts.astype(float),
+        "sizes": np.concatenate(sizes) if sizes else np.zeros(0),
+    }
+
+
 class BootstrapForecaster(Forecaster):
     """Markov-chain occurrence and resampled, jittered sizes with parameter uncertainty."""
 
@@ -105,16 +163,19 @@ class BootstrapForecaster(Forecaster):
         attributes: pd.DataFrame | None = None,
         events: pd.DataFrame | None = None,
     ) -> Self:
-        """Keep each SKU's last ``window`` uncensored weeks from its first sale."""
+        """Keep each SKU's last ``window`` uncensored weeks from its first sale (none: never sold) and
+        the pooled launch of all SKUs (:func:`pooled_launch`)."""
         self.units_: dict[str, np.ndarray] = {}
         history, skus, bounds = _sku_blocks(history)
-        units = history["units"].to_numpy(dtype=float)
         ok = history["stockout"].to_numpy() == 0
+        units = history["units"].to_numpy(dtype=float)[ok]
+        bounds = np.r_[0, np.cumsum(np.add.reduceat(ok.astype(int), bounds[:-1]))] if len(skus) else bounds
         for sku, a, b in zip(skus, bounds[:-1], bounds[1:], strict=True):
-            seen = units[a:b][ok[a:b]]
+            seen = units[a:b]
             sold = np.flatnonzero(seen > 0)
             start = max(sold[0] if sold.size else len(seen), len(seen) - self.window)
             self.units_[str(sku)] = seen[start:]
+        self.launch_ = pooled_launch(history["week"].to_numpy()[ok], units, bounds)
         self.last_week_ = pd.Timestamp(history["week"].max())
         self.fitted_ = True
         return self
@@ -129,8 +190,10 @@ class BootstrapForecaster(Forecaster):
             past = self.units_.get(sku)
             if past is None:
                 continue
-            draws = bootstrap_paths(
-                past, gap + len(weeks), self.n_paths, sku_rng(self.seed, sku), self.jitter
-            )
+            rng = sku_rng(self.seed, sku)
+            if past.size:
+                draws = bootstrap_paths(past, gap + len(weeks), self.n_paths, rng, self.jitter)
+            else:
+                draws = launch_paths(self.launch_, gap + len(weeks), self.n_paths, rng, self.jitter)
             paths[i] = draws[:, gap:]
         return Forecast.from_paths(skus, weeks, levels, paths, self.name)
