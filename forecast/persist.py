@@ -22,7 +22,7 @@ import pandas as pd
 from forecast.base import Forecaster
 
 MANIFEST = "manifest.json"
-FORMAT = 4  # 1: pickle; 2: weekly-recalibrated paths; 3: no weekly quantile map
+FORMAT = 5  # 1: pickle; 2: weekly-recalibrated paths; 3: no weekly quantile map; 4: no launch
 LIBRARIES = ("numpy", "pandas", "lightgbm", "tensorflow-cpu", "tensorflow", "keras", "scipy")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill", ".pt", ".pth")
 
