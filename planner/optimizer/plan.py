@@ -58,7 +58,7 @@ from planner.optimizer.cycles import cycle_plan
 from planner.optimizer.lotsizing import solve_in_groups
 from planner.optimizer.model.master import Background, Columns, build_master, chosen_columns
 from planner.optimizer.model.monolithic import build_model, orders_from_model
-from planner.optimizer.model.objective import model_objective, objective_terms
+from planner.optimizer.model.objective import COST_TERMS, model_objective, objective_terms
 from planner.optimizer.model.params import ModelParams, model_params
 from planner.optimizer.model.pricing import Prices, master_lp
 from planner.optimizer.repair import fill_shortfall, merge_lines, raise_short_orders, trade_storage
@@ -141,7 +141,7 @@ class _Pool:
         if done < len(self.sku):
             sku, orders = np.array(self.sku[done:]), np.array(self.orders[done:])
             terms = objective_terms(data, prm, orders, sku, volume=True)
-            cost = terms["lines"] + terms["purchase"] + terms["holding"] + terms["shortfall"]
+            cost = sum(terms[c] for c in COST_TERMS)
             new = {"sku": sku, "orders": orders, "cost": cost, "volume": terms["volume"]}
             self.scored = {k: np.concatenate([self.scored[k], v]) if done else v for k, v in new.items()}
         return self.scored

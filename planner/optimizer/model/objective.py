@@ -8,7 +8,9 @@ from planner.core.accounting import shift_by_lead_time
 from planner.core.problem import PlanningData
 from planner.optimizer.model.params import ModelParams
 
-__all__ = ["model_objective", "objective_terms"]
+__all__ = ["COST_TERMS", "model_objective", "objective_terms"]
+
+COST_TERMS = ("lines", "purchase", "holding", "shortfall")  # the per-SKU costs objective_terms returns
 
 
 def objective_terms(
@@ -45,7 +47,4 @@ def model_objective(data: PlanningData, prm: ModelParams, orders: np.ndarray) ->
     terms = objective_terms(data, prm, orders)
     z = np.zeros((len(data.suppliers), data.horizon), dtype=bool)
     np.logical_or.at(z, data.supplier_idx, orders > 0)
-    return float(
-        (data.order_cost[:, None] * z).sum()
-        + sum(terms[k].sum() for k in ("lines", "purchase", "holding", "shortfall"))
-    )
+    return float((data.order_cost[:, None] * z).sum() + sum(terms[k].sum() for k in COST_TERMS))

@@ -13,7 +13,7 @@ import numpy as np
 
 from planner.core.accounting import purchase_order_value, shift_by_lead_time
 from planner.core.problem import PlanningData
-from planner.optimizer.model.objective import objective_terms
+from planner.optimizer.model.objective import COST_TERMS, objective_terms
 from planner.optimizer.model.params import ModelParams
 
 TOL = 1e-6
@@ -130,7 +130,7 @@ class Book:
 def supplier_cost(data: PlanningData, prm: ModelParams, x: np.ndarray, p: int, members: np.ndarray) -> float:
     """Supplier p's part of the model objective: its purchase orders and its SKUs' costs."""
     terms = objective_terms(data, prm, x[members], members)
-    rows = sum(float(terms[k].sum()) for k in ("lines", "purchase", "holding", "shortfall"))
+    rows = sum(float(terms[k].sum()) for k in COST_TERMS)
     return rows + data.order_cost[p] * float((x[members] > 0).any(axis=0).sum())
 
 

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from planner.core.problem import PlanningData
-from planner.optimizer.model.objective import objective_terms
+from planner.optimizer.model.objective import COST_TERMS, objective_terms
 from planner.optimizer.model.params import ModelParams
 from planner.optimizer.repair.book import TOL, Book, keeps_minimum
 
@@ -58,7 +58,7 @@ def _merge_sku(book: Book, s: int) -> bool:
         rows[k, dst] += units
         new = objective_terms(data, prm, rows, np.full(src.size, s))
         old = objective_terms(data, prm, book.x[s][None, :], np.array([s]))
-        delta = sum(new[c] - old[c] for c in ("lines", "purchase", "holding", "shortfall"))
+        delta = sum(new[c] - old[c] for c in COST_TERMS)
         left = book.value[p, src] - data.unit_cost[s] * units
         delta = delta - data.order_cost[p] * (left <= TOL)  # the order it leaves may empty
         ok = keeps_minimum(data, p, left) & (rows[k, dst] <= prm.max_units[s] + TOL) & (delta < -TOL)

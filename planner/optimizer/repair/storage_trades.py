@@ -15,7 +15,7 @@ import numpy as np
 
 from planner.core.accounting import shift_by_lead_time
 from planner.core.problem import PlanningData
-from planner.optimizer.model.objective import objective_terms
+from planner.optimizer.model.objective import COST_TERMS, objective_terms
 from planner.optimizer.model.params import ModelParams
 from planner.optimizer.repair.book import TOL, Book, keeps_minimum, line_limits, moq_kept
 from planner.optimizer.repair.short_orders import pull_forward
@@ -203,7 +203,7 @@ def _cost_change(old: Book, new: Book) -> float:
     rows = np.flatnonzero((old.x != new.x).any(axis=1))
     before = objective_terms(data, prm, old.x[rows], rows)
     after = objective_terms(data, prm, new.x[rows], rows)
-    change = sum(float((after[c] - before[c]).sum()) for c in ("lines", "purchase", "holding", "shortfall"))
+    change = sum(float((after[c] - before[c]).sum()) for c in COST_TERMS)
     for p in np.unique(data.supplier_idx[rows]):
         members = data.supplier_idx == p
         opened = (new.x[members] > 0).any(axis=0).sum() - (old.x[members] > 0).any(axis=0).sum()
@@ -330,7 +330,7 @@ def _donors(book: Book, excess: np.ndarray, receiver: int) -> Donors | None:
             ok &= book.spend[dst] + money <= book.budget[dst] + TOL
             orders += np.where(opened, data.order_cost[p], 0.0)
         terms = objective_terms(data, prm, new, rows, volume=True)
-        cost = sum(terms[c] - old[c] for c in ("lines", "purchase", "holding", "shortfall")) + orders
+        cost = sum(terms[c] - old[c] for c in COST_TERMS) + orders
         freed = old["volume"] - terms["volume"]
         ok &= (freed[:, full] > TOL).any(axis=1)
         parts.append((rows[ok], new[ok], cost[ok], freed[ok], src[ok], money[ok]))
